@@ -1,0 +1,39 @@
+/* quoratectl: the operator's tool. Dispatches to one ctl_<command>.c each. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+
+static const ctl_command_t commands[] = {
+    /* one line per subcommand, in the order of `quoratectl --help` */
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: quoratectl COMMAND [OPTIONS]\n\ncommands:\n");
+    for (const ctl_command_t *c = commands; c->name; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f, "\n'quoratectl COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    log_init("quoratectl", LOG_LVL_WARN);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (const ctl_command_t *c = commands; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "quoratectl: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
