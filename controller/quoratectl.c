@@ -7,6 +7,10 @@
 
 static const ctl_command_t commands[] = {
     /* one line per subcommand, in the order of `quoratectl --help` */
+    {"status", ctl_status_main, "the live cluster view: nodes, liveness, clocks, checks"},
+    {"checks", ctl_checks_main, "every check of one node with its measured values"},
+    {"inventory", ctl_inventory_main, "the live inventory in the planner's JSON format"},
+    {"keygen", ctl_keygen_main, "write a CURVE keypair for an agent, controller or operator"},
     {NULL, NULL, NULL},
 };
 

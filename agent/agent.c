@@ -1,0 +1,361 @@
+/* The agent daemon's event loop: check cycle, reports, heartbeats, pings. */
+#include "agent.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "keys.h"
+#include "log.h"
+#include "runner.h"
+#include "version.h"
+#include "wire.h"
+#include "zuv.h"
+
+typedef struct {
+    zsock_t *sock;
+    zuv_t *zuv;
+    const agent_controller_t *conf;
+    agent_t *agent;
+} link_t;
+
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+} qitem_t;
+
+struct agent {
+    uv_loop_t *loop;
+    agent_conf_t *conf;
+    runner_t *runner;
+    zcert_t *cert;
+    link_t links[AGENT_MAX_CONTROLLERS];
+    size_t n_links;
+    uv_timer_t cycle_timer, hb_timer, wd_timer;
+    uint64_t seq, cycle, dropped, bad_frames;
+    uint64_t highest_term;
+    qitem_t *queue; /* ring of packed reports waiting for a controller */
+    size_t q_head, q_len;
+    log_limit_t bad_lim;
+    bool started;
+};
+
+static int64_t agent_now_us(const agent_t *a)
+{
+    return wire_now_us() + a->conf->test_clock_offset_ms * 1000;
+}
+
+json_t *agent_results_json(const agent_conf_t *conf, const check_result_t *r, size_t n)
+{
+    json_t *checks = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(checks, check_result_to_json(&r[i]));
+    return json_pack("{s:s, s:s, s:o}", "node", conf->node, "dc", conf->dc, "checks", checks);
+}
+
+int agent_results_worst(const check_result_t *r, size_t n)
+{
+    int worst = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((int)r[i].status > worst)
+            worst = (int)r[i].status;
+    return worst;
+}
+
+/* --- sending ------------------------------------------------------------ */
+
+static int link_send(link_t *l, const uint8_t *buf, size_t len)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addmem(m, buf, len);
+    return zuv_send(l->zuv, &m);
+}
+
+/* Sends to every controller; returns how many took it. */
+static size_t send_all(agent_t *a, const uint8_t *buf, size_t len)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < a->n_links; i++)
+        if (link_send(&a->links[i], buf, len) == 0)
+            ok++;
+    return ok;
+}
+
+static void queue_push(agent_t *a, uint8_t *buf, size_t len)
+{
+    size_t cap = (size_t)a->conf->queue_max;
+    if (a->q_len == cap) { /* full: the oldest report is the least useful */
+        free(a->queue[a->q_head].buf);
+        a->q_head = (a->q_head + 1) % cap;
+        a->q_len--;
+        a->dropped++;
+    }
+    a->queue[(a->q_head + a->q_len) % cap] = (qitem_t){buf, len};
+    a->q_len++;
+}
+
+static void queue_flush(agent_t *a)
+{
+    size_t cap = (size_t)a->conf->queue_max;
+    while (a->q_len > 0) {
+        qitem_t *it = &a->queue[a->q_head];
+        if (send_all(a, it->buf, it->len) == 0)
+            return;
+        free(it->buf);
+        a->q_head = (a->q_head + 1) % cap;
+        a->q_len--;
+    }
+}
+
+static void send_env(agent_t *a, wire_env_t *env, bool queue_if_unsent)
+{
+    uint8_t *buf;
+    size_t len;
+    if (wire_pack(env, WIRE_MAX_FRAME, &buf, &len) != 0) {
+        log_warnx("event=pack_failed body=%d", env->body_case);
+        return;
+    }
+    queue_flush(a);
+    if (a->q_len == 0 && send_all(a, buf, len) > 0) {
+        free(buf);
+        return;
+    }
+    if (queue_if_unsent && a->conf->queue_max > 0)
+        queue_push(a, buf, len);
+    else
+        free(buf);
+}
+
+static void send_report(agent_t *a)
+{
+    size_t n;
+    const check_result_t *r = runner_results(a->runner, &n);
+    Quorate__Report rep = QUORATE__REPORT__INIT;
+    Quorate__CheckResult *items = calloc(n ? n : 1, sizeof *items);
+    Quorate__CheckResult **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    char **vals = calloc(n ? n : 1, sizeof *vals);
+    if (!items || !ptrs || !vals)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        quorate__check_result__init(&items[i]);
+        items[i].name = (char *)r[i].name;
+        items[i].status = (Quorate__Status)r[i].status;
+        items[i].summary = (char *)r[i].summary;
+        vals[i] = r[i].values ? json_dumps(r[i].values, JSON_COMPACT) : NULL;
+        items[i].values_json = vals[i] ? vals[i] : (char *)"{}";
+        ptrs[i] = &items[i];
+    }
+    rep.node = a->conf->node;
+    rep.dc = a->conf->dc;
+    rep.cycle = a->cycle;
+    rep.n_checks = n;
+    rep.checks = ptrs;
+    rep.dropped = a->dropped;
+    rep.interval_ms = (uint32_t)a->conf->interval_ms;
+    rep.agent_version = (char *)QUORATE_VERSION;
+    wire_env_t env;
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, a->highest_term, ++a->seq,
+                  agent_now_us(a));
+    env.body_case = QUORATE__ENVELOPE__BODY_REPORT;
+    env.report = &rep;
+    send_env(a, &env, true);
+out:
+    for (size_t i = 0; vals && i < n; i++)
+        free(vals[i]);
+    free(vals);
+    free(ptrs);
+    free(items);
+}
+
+/* --- receiving ------------------------------------------------------------ */
+
+static void on_ping(link_t *l, const wire_env_t *in)
+{
+    agent_t *a = l->agent;
+    Quorate__Pong pong = QUORATE__PONG__INIT;
+    pong.controller_sent_at_us = in->ping->controller_sent_at_us;
+    pong.agent_at_us = agent_now_us(a);
+    wire_env_t env;
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, a->highest_term, ++a->seq,
+                  pong.agent_at_us);
+    env.body_case = QUORATE__ENVELOPE__BODY_PONG;
+    env.pong = &pong;
+    uint8_t *buf;
+    size_t len;
+    if (wire_pack(&env, WIRE_MAX_FRAME, &buf, &len) == 0) {
+        link_send(l, buf, len); /* only to the controller that asked */
+        free(buf);
+    }
+}
+
+static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)
+{
+    link_t *l = arg;
+    agent_t *a = l->agent;
+    (void)z;
+    zframe_t *f = zmsg_first(*msg_p);
+    wire_env_t *env = NULL;
+    qr_err_t err = {{0}};
+    int rc = (f && zmsg_size(*msg_p) == 1)
+                 ? wire_unpack(zframe_data(f), zframe_size(f), WIRE_MAX_FRAME, &env, &err)
+                 : qr_err_set(&err, QR_EPROTO, "expected one frame, got %zu",
+                              zmsg_size(*msg_p));
+    if (rc != 0) {
+        a->bad_frames++;
+        if (log_limit_ok(&a->bad_lim, (long long)uv_now(a->loop), 1000)) {
+            log_warnx("event=bad_frame from=%s reason=\"%s\" dropped=%llu", l->conf->endpoint,
+                      err.msg, (unsigned long long)a->bad_frames);
+        }
+        return;
+    }
+    if (env->term > a->highest_term && env->role == QUORATE__ROLE__ROLE_CONTROLLER)
+        a->highest_term = env->term;
+    switch (env->body_case) {
+    case QUORATE__ENVELOPE__BODY_PING:
+        on_ping(l, env);
+        break;
+    default:
+        log_debug("event=ignored_message body=%d from=%s", env->body_case, env->sender);
+        break;
+    }
+    wire_free(&env);
+}
+
+/* --- timers --------------------------------------------------------------- */
+
+static void on_cycle_done(runner_t *r, void *arg)
+{
+    agent_t *a = arg;
+    (void)r;
+    a->cycle++;
+    send_report(a);
+}
+
+static void on_cycle_timer(uv_timer_t *t)
+{
+    agent_t *a = t->data;
+    if (runner_start(a->runner, on_cycle_done, a) != 0)
+        log_warnx("event=cycle_overrun cycle=%llu", (unsigned long long)a->cycle);
+}
+
+static void on_hb_timer(uv_timer_t *t)
+{
+    agent_t *a = t->data;
+    Quorate__Heartbeat hb = QUORATE__HEARTBEAT__INIT;
+    hb.node = a->conf->node;
+    hb.dc = a->conf->dc;
+    wire_env_t env;
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, a->highest_term, ++a->seq,
+                  agent_now_us(a));
+    env.body_case = QUORATE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_env(a, &env, false); /* a stale heartbeat says nothing: never queued */
+}
+
+static void on_wd_timer(uv_timer_t *t)
+{
+    (void)t;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+/* --- life cycle ----------------------------------------------------------- */
+
+int agent_new(uv_loop_t *loop, agent_conf_t *conf, agent_t **out, qr_err_t *err)
+{
+    agent_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return qr_err_set(err, QR_ENOMEM, "out of memory");
+    a->loop = loop;
+    a->conf = conf;
+    a->queue = calloc((size_t)(conf->queue_max > 0 ? conf->queue_max : 1), sizeof *a->queue);
+    a->runner = runner_new(loop, conf);
+    if (!a->queue || !a->runner) {
+        agent_destroy(&a);
+        return qr_err_set(err, QR_ENOMEM, "out of memory");
+    }
+    int rc;
+    if (conf->curve && conf->cert && (rc = keys_load_secret(conf->cert, &a->cert, err)) != 0) {
+        agent_destroy(&a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int agent_start(agent_t *a, qr_err_t *err)
+{
+    agent_conf_t *c = a->conf;
+    zsys_handler_set(NULL); /* we own the signals */
+    for (size_t i = 0; i < c->n_controllers; i++) {
+        link_t *l = &a->links[a->n_links];
+        l->agent = a;
+        l->conf = &c->controllers[i];
+        l->sock = zsock_new(ZMQ_DEALER);
+        if (!l->sock)
+            return qr_err_set(err, QR_EIO, "cannot create a socket");
+        zuv_sockopts(l->sock, WIRE_MAX_FRAME, 1000);
+        zsock_set_immediate(l->sock, 1); /* no queueing towards unconnected peers */
+        if (c->curve) {
+            zcert_apply(a->cert, l->sock);
+            zsock_set_curve_serverkey(l->sock, l->conf->public_key);
+        }
+        if (zsock_connect(l->sock, "%s", l->conf->endpoint) != 0) {
+            zsock_destroy(&l->sock);
+            return qr_err_set(err, QR_EINVAL, "cannot connect to %s", l->conf->endpoint);
+        }
+        l->zuv = zuv_new(a->loop, l->sock, on_message, l);
+        a->n_links++;
+        log_info("event=controller_link endpoint=%s curve=%s", l->conf->endpoint,
+                 c->curve ? "on" : "off");
+    }
+    uv_timer_init(a->loop, &a->cycle_timer);
+    uv_timer_init(a->loop, &a->hb_timer);
+    uv_timer_init(a->loop, &a->wd_timer);
+    a->cycle_timer.data = a->hb_timer.data = a->wd_timer.data = a;
+    uv_timer_start(&a->cycle_timer, on_cycle_timer, 0, (uint64_t)c->interval_ms);
+    uv_timer_start(&a->hb_timer, on_hb_timer, 0, (uint64_t)c->heartbeat_ms);
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
+        uv_timer_start(&a->wd_timer, on_wd_timer, 0, wd_usec / 2000);
+    a->started = true;
+    sd_notify(0, "READY=1");
+    log_info("event=started node=%s dc=%s interval_ms=%d controllers=%zu version=%s", c->node,
+             c->dc, c->interval_ms, a->n_links, QUORATE_VERSION);
+    return 0;
+}
+
+void agent_stop(agent_t *a)
+{
+    if (!a->started)
+        return;
+    a->started = false;
+    sd_notify(0, "STOPPING=1");
+    uv_close((uv_handle_t *)&a->cycle_timer, NULL);
+    uv_close((uv_handle_t *)&a->hb_timer, NULL);
+    uv_close((uv_handle_t *)&a->wd_timer, NULL);
+    for (size_t i = 0; i < a->n_links; i++)
+        zuv_destroy(&a->links[i].zuv);
+}
+
+void agent_destroy(agent_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_t *a = *self_p;
+    for (size_t i = 0; i < a->n_links; i++) {
+        zuv_destroy(&a->links[i].zuv);
+        zsock_destroy(&a->links[i].sock);
+    }
+    size_t hung = runner_destroy(&a->runner);
+    if (hung)
+        log_warnx("event=shutdown_with_hung_checks count=%zu", hung);
+    for (size_t i = 0; a->queue && i < a->q_len; i++)
+        free(a->queue[(a->q_head + i) % (size_t)a->conf->queue_max].buf);
+    free(a->queue);
+    zcert_destroy(&a->cert);
+    agent_conf_destroy(&a->conf);
+    free(a);
+    *self_p = NULL;
+}

@@ -1,0 +1,32 @@
+/* Runs the enabled checks of one cycle on worker threads with a deadline.
+ * A check still running at the deadline is reported "unknown: timed out
+ * after Ns" and is not started again until its hung run returns, so a hung
+ * NFS mount costs one worker thread, never the event loop. */
+#ifndef QR_RUNNER_H
+#define QR_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "agent_conf.h"
+#include "check.h"
+
+typedef struct runner runner_t;
+typedef void (*runner_done_cb)(runner_t *s, void *arg);
+
+/* Creates a scheduler for conf's enabled checks (conf borrowed). */
+runner_t *runner_new(uv_loop_t *loop, const agent_conf_t *conf);
+/* Starts a cycle; cb runs once every check finished or the deadline passed.
+ * Returns -1 if a cycle is already running. */
+int runner_start(runner_t *s, runner_done_cb cb, void *arg);
+/* The results of the last completed cycle (owned by s; valid until the next
+ * cycle completes). */
+const check_result_t *runner_results(const runner_t *s, size_t *n);
+/* Number of checks whose run is still going (hung). */
+size_t runner_in_flight(const runner_t *s);
+/* Frees the scheduler. Checks still running keep their state (leaked on
+ * purpose: their thread may still use it); returns how many were hung. */
+size_t runner_destroy(runner_t **self_p);
+
+#endif

@@ -1,0 +1,436 @@
+/* Controller I/O: sockets, dispatch, timers. The decisions live in the pure
+ * modules (inventory, ...); this file only moves bytes and time. */
+#include "server.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "inventory.h"
+#include "keys.h"
+#include "log.h"
+#include "version.h"
+#include "wire.h"
+#include "zap.h"
+#include "zuv.h"
+
+struct server {
+    uv_loop_t *loop;
+    controller_conf_t *conf;
+    zap_t *zap;
+    zcert_t *cert;
+    zcertstore_t *agent_store, *op_store;
+    zsock_t *agents, *ops;
+    zuv_t *agents_zuv, *ops_zuv;
+    inventory_t *inv;
+    zhashx_t *routes; /* node name -> routing id (zframe_t *) for pings */
+    uv_timer_t tick_timer, ping_timer, wd_timer;
+    uint64_t seq, bad_frames, unauthorised, started_ms;
+    log_limit_t bad_lim, auth_lim;
+    bool started;
+};
+
+static int64_t now_ms(server_t *s)
+{
+    return (int64_t)uv_now(s->loop);
+}
+
+/* --- helpers --------------------------------------------------------------- */
+
+static void drop(server_t *s, const char *what, const char *peer, const char *reason)
+{
+    s->bad_frames++;
+    if (log_limit_ok(&s->bad_lim, now_ms(s), 1000)) {
+        log_warnx("event=dropped_message socket=%s peer=%s reason=\"%s\" total=%llu "
+                  "suppressed=%lu",
+                  what, peer ? peer : "-", reason, (unsigned long long)s->bad_frames,
+                  s->bad_lim.suppressed);
+        s->bad_lim.suppressed = 0;
+    }
+}
+
+static void send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env)
+{
+    uint8_t *buf;
+    size_t len;
+    if (wire_pack(env, (size_t)s->conf->max_frame, &buf, &len) != 0)
+        return;
+    zmsg_t *m = zmsg_new();
+    zmsg_append(m, &(zframe_t *){zframe_dup(rid)});
+    if (req_delim)
+        zmsg_addmem(m, NULL, 0);
+    zmsg_addmem(m, buf, len);
+    free(buf);
+    zuv_send(z, &m);
+}
+
+static void route_set(server_t *s, const char *name, zframe_t *rid)
+{
+    zframe_t *old = zhashx_lookup(s->routes, name);
+    if (old && zframe_eq(old, rid))
+        return;
+    zhashx_update(s->routes, name, zframe_dup(rid));
+}
+
+static void route_free(void **item)
+{
+    zframe_t *f = *item;
+    zframe_destroy(&f);
+    *item = NULL;
+}
+
+/* --- agents ---------------------------------------------------------------- */
+
+static void on_pong(server_t *s, const wire_env_t *env)
+{
+    int64_t t1 = wire_now_us(), t0 = env->pong->controller_sent_at_us;
+    if (t0 <= 0 || t1 < t0 || t1 - t0 > 10 * 1000000LL)
+        return; /* not ours, or too late to say anything about the clock */
+    double rtt_ms = (double)(t1 - t0) / 1000.0;
+    double offset_ms = ((double)env->pong->agent_at_us - (double)(t0 + t1) / 2.0) / 1000.0;
+    inventory_clock(s->inv, env->sender, offset_ms, rtt_ms);
+}
+
+static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
+{
+    server_t *s = arg;
+    (void)z;
+    zmsg_t *m = *msg_p;
+    if (zmsg_size(m) != 2) {
+        drop(s, "agents", NULL, "expected 2 frames");
+        return;
+    }
+    zframe_t *rid = zmsg_first(m), *payload = zmsg_next(m);
+    const char *key = s->conf->curve ? zframe_meta(payload, "User-Id") : "";
+    qr_err_t err = {{0}};
+    wire_env_t *env = NULL;
+    if (wire_unpack(zframe_data(payload), zframe_size(payload), (size_t)s->conf->max_frame, &env,
+                    &err) != 0) {
+        drop(s, "agents", key, err.msg);
+        return;
+    }
+    if (env->role != QUORATE__ROLE__ROLE_AGENT) {
+        drop(s, "agents", key, "not an agent message");
+        goto out;
+    }
+    if (s->conf->curve) {
+        /* the certificate's name, when it has one, is the only name it may use */
+        const char *cert_name = zap_peer_name(s->zap, "agents", key);
+        if (cert_name && *cert_name && strcmp(cert_name, env->sender) != 0) {
+            s->unauthorised++;
+            if (log_limit_ok(&s->auth_lim, now_ms(s), 1000))
+                log_warnx("event=impersonation key=%s cert_name=%s claimed=%s", key, cert_name,
+                          env->sender);
+            goto out;
+        }
+    }
+    const char *dc = env->body_case == QUORATE__ENVELOPE__BODY_REPORT      ? env->report->dc
+                     : env->body_case == QUORATE__ENVELOPE__BODY_HEARTBEAT ? env->heartbeat->dc
+                                                                           : NULL;
+    bool came_up = false;
+    if (inventory_seen(s->inv, now_ms(s), env->sender, dc, key, &came_up, &err) != 0) {
+        drop(s, "agents", key, err.msg);
+        goto out;
+    }
+    route_set(s, env->sender, rid);
+    if (came_up)
+        log_info("event=node_up node=%s dc=%s", env->sender, dc ? dc : "?");
+    switch (env->body_case) {
+    case QUORATE__ENVELOPE__BODY_REPORT:
+        if (strcmp(env->report->node, env->sender) != 0) {
+            drop(s, "agents", key, "report for another node");
+            break;
+        }
+        if (inventory_report(s->inv, now_ms(s), env->sender, env->report, &err) != 0)
+            drop(s, "agents", key, err.msg);
+        break;
+    case QUORATE__ENVELOPE__BODY_PONG:
+        on_pong(s, env);
+        break;
+    default:
+        break;
+    }
+out:
+    wire_free(&env);
+}
+
+/* --- operators ------------------------------------------------------------- */
+
+static json_t *status_json(server_t *s)
+{
+    json_t *j = inventory_status_json(s->inv, now_ms(s));
+    /* clock agreement: each node against the median offset of the up nodes */
+    double offs[1024];
+    size_t k = 0;
+    for (size_t i = 0; i < inventory_count(s->inv) && k < 1024; i++) {
+        const inv_node_t *n = inventory_at(s->inv, i);
+        if (n->up && n->clock_known)
+            offs[k++] = n->clock_offset_ms;
+    }
+    for (size_t i = 1; i < k; i++) /* insertion sort: k is small */
+        for (size_t x = i; x > 0 && offs[x - 1] > offs[x]; x--) {
+            double t = offs[x];
+            offs[x] = offs[x - 1];
+            offs[x - 1] = t;
+        }
+    double median = k ? (k % 2 ? offs[k / 2] : (offs[k / 2 - 1] + offs[k / 2]) / 2) : 0;
+    size_t i;
+    json_t *node;
+    json_array_foreach(json_object_get(j, "nodes"), i, node) {
+        json_t *clock = json_object_get(node, "clock");
+        if (!clock)
+            continue;
+        double skew = json_real_value(json_object_get(clock, "offset_ms")) - median;
+        const char *st = fabs(skew) >= s->conf->skew_fail_ms   ? "fail"
+                         : fabs(skew) >= s->conf->skew_warn_ms ? "warn"
+                                                               : "ok";
+        json_object_set_new(clock, "skew_ms", json_real(skew));
+        json_object_set_new(clock, "status", json_string(st));
+    }
+    json_object_set_new(
+        j, "controller",
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "id", s->conf->id, "dc",
+                  s->conf->dc, "version", QUORATE_VERSION, "role", "leader", "term", (json_int_t)0,
+                  "uptime_ms", (json_int_t)(now_ms(s) - (int64_t)s->started_ms), "down_after_ms",
+                  (json_int_t)s->conf->down_after_ms, "security", "auth_rejected",
+                  (json_int_t)zap_rejected(s->zap), "bad_frames", (json_int_t)s->bad_frames,
+                  "impersonations", (json_int_t)s->unauthorised));
+    json_object_set_new(j, "clock_thresholds_ms",
+                        json_pack("{s:f, s:f}", "warn", s->conf->skew_warn_ms, "fail",
+                                  s->conf->skew_fail_ms));
+    return j;
+}
+
+static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
+                           size_t errlen)
+{
+    *code = 0;
+    const char *cmd = req->command ? req->command : "";
+    if (strcmp(cmd, "status") == 0)
+        return status_json(s);
+    if (strcmp(cmd, "inventory") == 0)
+        return inventory_export_json(s->inv);
+    if (strcmp(cmd, "checks") == 0) {
+        if (req->n_args != 1) {
+            *code = QR_EINVAL;
+            snprintf(errbuf, errlen, "checks needs exactly one node name");
+            return NULL;
+        }
+        json_t *j = inventory_node_json(s->inv, req->args[0], now_ms(s));
+        if (!j) {
+            *code = QR_ENOTFOUND;
+            snprintf(errbuf, errlen, "no node named '%s' has reported", req->args[0]);
+        }
+        return j;
+    }
+    *code = QR_EINVAL;
+    snprintf(errbuf, errlen, "unknown command '%s'", cmd);
+    return NULL;
+}
+
+static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
+{
+    server_t *s = arg;
+    zmsg_t *m = *msg_p;
+    /* REQ clients: [rid][empty][payload]; DEALER clients: [rid][payload] */
+    size_t nf = zmsg_size(m);
+    zframe_t *rid = zmsg_first(m), *second = zmsg_next(m);
+    bool req = nf == 3 && zframe_size(second) == 0;
+    zframe_t *payload = req ? zmsg_next(m) : second;
+    if (!(nf == 2 || req) || !payload) {
+        drop(s, "operators", NULL, "bad framing");
+        return;
+    }
+    const char *key = s->conf->curve ? zframe_meta(payload, "User-Id") : "";
+    qr_err_t err = {{0}};
+    wire_env_t *env = NULL;
+    if (wire_unpack(zframe_data(payload), zframe_size(payload), (size_t)s->conf->max_frame, &env,
+                    &err) != 0) {
+        drop(s, "operators", key, err.msg);
+        return;
+    }
+    if (env->role != QUORATE__ROLE__ROLE_OPERATOR ||
+        env->body_case != QUORATE__ENVELOPE__BODY_OP_REQUEST) {
+        drop(s, "operators", key, "not an operator request");
+        wire_free(&env);
+        return;
+    }
+    int code;
+    char errbuf[256] = "";
+    json_t *result = op_dispatch(s, env->op_request, &code, errbuf, sizeof errbuf);
+    log_info("event=operator_request operator=%s command=%s code=%d", env->sender,
+             env->op_request->command, code);
+    char *text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    json_decref(result);
+    Quorate__OpReply rep = QUORATE__OP_REPLY__INIT;
+    rep.code = code;
+    rep.error = errbuf;
+    rep.result_json = text ? text : (char *)"";
+    wire_env_t out;
+    wire_env_init(&out, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq, wire_now_us());
+    out.body_case = QUORATE__ENVELOPE__BODY_OP_REPLY;
+    out.op_reply = &rep;
+    send_to(s, z, rid, req, &out);
+    free(text);
+    wire_free(&env);
+}
+
+/* --- timers ---------------------------------------------------------------- */
+
+static void on_node_down(const inv_node_t *n, void *arg)
+{
+    server_t *s = arg;
+    log_warnx("event=node_down node=%s dc=%s silent_ms=%lld", n->name, n->dc,
+              (long long)(now_ms(s) - n->last_seen_ms));
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    server_t *s = t->data;
+    inventory_tick(s->inv, now_ms(s), on_node_down, s);
+}
+
+static void on_ping_timer(uv_timer_t *t)
+{
+    server_t *s = t->data;
+    for (size_t i = 0; i < inventory_count(s->inv); i++) {
+        const inv_node_t *n = inventory_at(s->inv, i);
+        zframe_t *rid = n->up ? zhashx_lookup(s->routes, n->name) : NULL;
+        if (!rid)
+            continue;
+        Quorate__Ping ping = QUORATE__PING__INIT;
+        ping.controller_sent_at_us = wire_now_us();
+        wire_env_t env;
+        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq,
+                      ping.controller_sent_at_us);
+        env.body_case = QUORATE__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        send_to(s, s->agents_zuv, rid, false, &env);
+    }
+}
+
+static void on_wd(uv_timer_t *t)
+{
+    (void)t;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+/* --- life cycle ------------------------------------------------------------ */
+
+int server_new(uv_loop_t *loop, controller_conf_t *conf, server_t **out, qr_err_t *err)
+{
+    server_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        controller_conf_destroy(&conf);
+        return qr_err_set(err, QR_ENOMEM, "out of memory");
+    }
+    s->loop = loop;
+    s->conf = conf;
+    s->inv = inventory_new(conf->down_after_ms, (size_t)conf->max_nodes);
+    s->routes = zhashx_new();
+    if (!s->inv || !s->routes) {
+        server_destroy(&s);
+        return qr_err_set(err, QR_ENOMEM, "out of memory");
+    }
+    zhashx_set_destructor(s->routes, route_free);
+    int rc = 0;
+    if (conf->curve) {
+        if ((rc = keys_load_secret(conf->cert, &s->cert, err)) != 0 ||
+            (rc = keys_load_store(conf->agent_keys, &s->agent_store, err)) != 0 ||
+            (rc = keys_load_store(conf->operator_keys, &s->op_store, err)) != 0) {
+            server_destroy(&s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+static int bind_server(server_t *s, zsock_t **sock, const char *endpoint, const char *domain,
+                       qr_err_t *err)
+{
+    *sock = zsock_new(ZMQ_ROUTER);
+    if (!*sock)
+        return qr_err_set(err, QR_EIO, "cannot create a socket");
+    zuv_sockopts(*sock, (size_t)s->conf->max_frame, 10000);
+    if (s->conf->curve) {
+        zsock_set_zap_domain(*sock, domain);
+        zcert_apply(s->cert, *sock);
+        zsock_set_curve_server(*sock, 1);
+    }
+    if (zsock_bind(*sock, "%s", endpoint) < 0)
+        return qr_err_set(err, QR_EIO, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+int server_start(server_t *s, qr_err_t *err)
+{
+    int rc;
+    zsys_handler_set(NULL);
+    if (s->conf->curve) {
+        if ((rc = zap_new(s->loop, &s->zap, err)) != 0)
+            return rc;
+        zap_allow(s->zap, "agents", s->agent_store);
+        zap_allow(s->zap, "operators", s->op_store);
+    }
+    if ((rc = bind_server(s, &s->agents, s->conf->agents_endpoint, "agents", err)) != 0 ||
+        (rc = bind_server(s, &s->ops, s->conf->operators_endpoint, "operators", err)) != 0)
+        return rc;
+    s->agents_zuv = zuv_new(s->loop, s->agents, on_agent_msg, s);
+    s->ops_zuv = zuv_new(s->loop, s->ops, on_op_msg, s);
+    uv_timer_init(s->loop, &s->tick_timer);
+    uv_timer_init(s->loop, &s->ping_timer);
+    uv_timer_init(s->loop, &s->wd_timer);
+    s->tick_timer.data = s->ping_timer.data = s->wd_timer.data = s;
+    uv_timer_start(&s->tick_timer, on_tick, (uint64_t)s->conf->tick_ms,
+                   (uint64_t)s->conf->tick_ms);
+    uv_timer_start(&s->ping_timer, on_ping_timer, (uint64_t)s->conf->ping_interval_ms,
+                   (uint64_t)s->conf->ping_interval_ms);
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
+        uv_timer_start(&s->wd_timer, on_wd, 0, wd_usec / 2000);
+    s->started_ms = uv_now(s->loop);
+    s->started = true;
+    sd_notify(0, "READY=1");
+    log_info("event=started id=%s dc=%s agents=%s operators=%s curve=%s version=%s", s->conf->id,
+             s->conf->dc, s->conf->agents_endpoint, s->conf->operators_endpoint,
+             s->conf->curve ? "on" : "off", QUORATE_VERSION);
+    return 0;
+}
+
+void server_stop(server_t *s)
+{
+    if (!s->started)
+        return;
+    s->started = false;
+    sd_notify(0, "STOPPING=1");
+    uv_close((uv_handle_t *)&s->tick_timer, NULL);
+    uv_close((uv_handle_t *)&s->ping_timer, NULL);
+    uv_close((uv_handle_t *)&s->wd_timer, NULL);
+    zuv_destroy(&s->agents_zuv);
+    zuv_destroy(&s->ops_zuv);
+    zap_destroy(&s->zap);
+}
+
+void server_destroy(server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    server_t *s = *self_p;
+    zuv_destroy(&s->agents_zuv);
+    zuv_destroy(&s->ops_zuv);
+    zap_destroy(&s->zap);
+    zsock_destroy(&s->agents);
+    zsock_destroy(&s->ops);
+    zhashx_destroy(&s->routes);
+    inventory_destroy(&s->inv);
+    zcert_destroy(&s->cert);
+    zcertstore_destroy(&s->agent_store);
+    zcertstore_destroy(&s->op_store);
+    controller_conf_destroy(&s->conf);
+    free(s);
+    *self_p = NULL;
+}
