@@ -8,7 +8,8 @@ BUILD_PKGS=(build-essential cmake pkg-config clang
   libmongoc-dev libbson-dev libcurl4-openssl-dev libssl-dev libuv1-dev
   libcmocka-dev libjansson-dev libfyaml-dev libsystemd-dev libmicrohttpd-dev)
 TEST_PKGS=(docker.io python3 python3-mockupdb python3-pymongo prometheus-node-exporter
-  iproute2 nftables util-linux e2fsprogs procps psmisc curl jq valgrind)
+  iproute2 nftables util-linux e2fsprogs procps psmisc curl jq valgrind
+  prometheus-alertmanager python3-zmq)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${TEST_PKGS[@]}")
