@@ -74,7 +74,7 @@ static void print_status(json_t *j)
            (long long)json_integer_value(json_object_get(counts, "nodes")),
            (long long)json_integer_value(json_object_get(counts, "up")),
            (long long)json_integer_value(json_object_get(counts, "down")));
-    printf("%-16s %-10s %-6s %-8s %-14s", "NODE", "DC", "STATE", "SEEN", "CLOCK");
+    printf("%-16s %-10s %-6s %-8s %-18s", "NODE", "DC", "STATE", "SEEN", "CLOCK");
     for (size_t k = 0; k < N_ORDER; k++)
         printf(" %-7s", check_order[k]);
     printf("\n");
@@ -90,7 +90,7 @@ static void print_status(json_t *j)
             snprintf(clock, sizeof clock, "%+.1fms %s",
                      json_real_value(json_object_get(c, "skew_ms")),
                      json_string_value(json_object_get(c, "status")) ?: "");
-        printf("%-16s %-10s %-6s %-8s %-14s", json_string_value(json_object_get(n, "name")),
+        printf("%-16s %-10s %-6s %-8s %-18s", json_string_value(json_object_get(n, "name")),
                json_string_value(json_object_get(n, "dc")), up ? "up" : "DOWN", seen, clock);
         for (size_t k = 0; k < N_ORDER; k++)
             printf(" %-7s", up ? check_of(n, check_order[k]) : "-");
