@@ -7,7 +7,10 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "atomicfile.h"
+#include "fence.h"
 #include "keys.h"
+#include "portprobe.h"
 #include "log.h"
 #include "runner.h"
 #include "version.h"
@@ -35,7 +38,8 @@ struct agent {
     size_t n_links;
     uv_timer_t cycle_timer, hb_timer, wd_timer;
     uint64_t seq, cycle, dropped, bad_frames;
-    uint64_t highest_term;
+    fence_t fence; /* highest leader term seen, persisted in state_dir */
+    char term_path[4096];
     qitem_t *queue; /* ring of packed reports waiting for a controller */
     size_t q_head, q_len;
     log_limit_t bad_lim;
@@ -155,8 +159,9 @@ static void send_report(agent_t *a)
     rep.dropped = a->dropped;
     rep.interval_ms = (uint32_t)a->conf->interval_ms;
     rep.agent_version = (char *)QUORATE_VERSION;
+    rep.address = a->conf->address ? a->conf->address : (char *)"";
     wire_env_t env;
-    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, a->highest_term, ++a->seq,
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, fence_highest(&a->fence), ++a->seq,
                   agent_now_us(a));
     env.body_case = QUORATE__ENVELOPE__BODY_REPORT;
     env.report = &rep;
@@ -178,7 +183,7 @@ static void on_ping(link_t *l, const wire_env_t *in)
     pong.controller_sent_at_us = in->ping->controller_sent_at_us;
     pong.agent_at_us = agent_now_us(a);
     wire_env_t env;
-    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, a->highest_term, ++a->seq,
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, fence_highest(&a->fence), ++a->seq,
                   pong.agent_at_us);
     env.body_case = QUORATE__ENVELOPE__BODY_PONG;
     env.pong = &pong;
@@ -188,6 +193,139 @@ static void on_ping(link_t *l, const wire_env_t *in)
         link_send(l, buf, len); /* only to the controller that asked */
         free(buf);
     }
+}
+
+/* --- fenced commands ------------------------------------------------------ */
+
+static void persist_term(agent_t *a)
+{
+    char buf[32];
+    qr_err_t err = {{0}};
+    int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)fence_highest(&a->fence));
+    if (atomicfile_write(a->term_path, buf, (size_t)n, &err) != 0)
+        log_warnx("event=term_persist_failed path=%s reason=\"%s\"", a->term_path, err.msg);
+}
+
+static void load_term(agent_t *a)
+{
+    snprintf(a->term_path, sizeof a->term_path, "%s/agent.term", a->conf->state_dir);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    qr_err_t err = {{0}};
+    uint64_t t = 0;
+    if (atomicfile_read(a->term_path, 64, &data, &len, &err) == 0) {
+        char buf[65] = "";
+        memcpy(buf, data, len);
+        char *end;
+        t = strtoull(buf, &end, 10);
+        if (end == buf || (*end != '\n' && *end != '\0')) {
+            log_warnx("event=term_file_corrupt path=%s action=start_from_0", a->term_path);
+            t = 0;
+        }
+    }
+    free(data);
+    fence_init(&a->fence, t);
+}
+
+static void send_result(link_t *l, uint64_t id, int code, const char *error, json_t *result)
+{
+    agent_t *a = l->agent;
+    Quorate__CommandResult cr = QUORATE__COMMAND_RESULT__INIT;
+    char *text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    cr.id = id;
+    cr.code = code;
+    cr.error = (char *)(error ? error : "");
+    cr.result_json = text ? text : (char *)"";
+    cr.seen_term = fence_highest(&a->fence);
+    wire_env_t env;
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, fence_highest(&a->fence),
+                  ++a->seq, agent_now_us(a));
+    env.body_case = QUORATE__ENVELOPE__BODY_COMMAND_RESULT;
+    env.command_result = &cr;
+    uint8_t *buf;
+    size_t len;
+    if (wire_pack(&env, WIRE_MAX_FRAME, &buf, &len) == 0) {
+        link_send(l, buf, len);
+        free(buf);
+    }
+    free(text);
+}
+
+typedef struct {
+    uv_work_t work;
+    link_t *link;
+    uint64_t id;
+    portprobe_target_t *targets;
+    size_t n_targets, n_ports;
+    int ports[64];
+    int timeout_ms;
+    json_t *result;
+} probe_job_t;
+
+static void probe_work(uv_work_t *w)
+{
+    probe_job_t *j = w->data;
+    j->result = portprobe_tcp(j->targets, j->n_targets, j->ports, j->n_ports, j->timeout_ms,
+                              j->link->agent->conf->address);
+}
+
+static void probe_done(uv_work_t *w, int status)
+{
+    probe_job_t *j = w->data;
+    agent_t *a = j->link->agent;
+    if (a->started && status == 0) {
+        json_t *res = json_pack("{s:s, s:o}", "from", a->conf->node, "results",
+                                j->result ? j->result : json_array());
+        j->result = NULL;
+        send_result(j->link, j->id, 0, NULL, res);
+        json_decref(res);
+    }
+    json_decref(j->result);
+    free(j->targets);
+    free(j);
+}
+
+static void on_command(link_t *l, const wire_env_t *env)
+{
+    agent_t *a = l->agent;
+    const Quorate__Command *cmd = env->command;
+    bool raised = false;
+    if (env->role != QUORATE__ROLE__ROLE_CONTROLLER) {
+        send_result(l, cmd->id, QR_EAUTH, "commands come from controllers only", NULL);
+        return;
+    }
+    if (fence_check(&a->fence, env->term, &raised) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "term %llu is older than term %llu already seen",
+                 (unsigned long long)env->term, (unsigned long long)fence_highest(&a->fence));
+        log_warnx("event=command_refused kind=%s from=%s reason=\"%s\"", cmd->kind, env->sender,
+                  msg);
+        send_result(l, cmd->id, QR_ESTALE, msg, NULL);
+        return;
+    }
+    if (raised)
+        persist_term(a); /* before acting: a restart must not forget the term */
+    json_t *args = json_loads(cmd->args_json ? cmd->args_json : "{}", 0, NULL);
+    if (strcmp(cmd->kind, "probe_ports") == 0) {
+        probe_job_t *j = calloc(1, sizeof *j);
+        if (!j || portprobe_parse_args(args, &j->targets, &j->n_targets, j->ports, &j->n_ports,
+                                       64, &j->timeout_ms) != 0) {
+            free(j);
+            send_result(l, cmd->id, QR_EINVAL, "bad probe_ports arguments", NULL);
+        } else {
+            j->link = l;
+            j->id = cmd->id;
+            j->work.data = j;
+            if (uv_queue_work(a->loop, &j->work, probe_work, probe_done) != 0) {
+                free(j->targets);
+                free(j);
+                send_result(l, cmd->id, QR_EUNAVAIL, "cannot start the probe", NULL);
+            }
+        }
+    } else {
+        send_result(l, cmd->id, QR_EINVAL, "unknown command", NULL);
+    }
+    json_decref(args);
 }
 
 static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)
@@ -210,11 +348,15 @@ static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)
         }
         return;
     }
-    if (env->term > a->highest_term && env->role == QUORATE__ROLE__ROLE_CONTROLLER)
-        a->highest_term = env->term;
+    if (env->role == QUORATE__ROLE__ROLE_CONTROLLER && env->body_case != QUORATE__ENVELOPE__BODY_COMMAND &&
+        fence_observe(&a->fence, env->term))
+        persist_term(a);
     switch (env->body_case) {
     case QUORATE__ENVELOPE__BODY_PING:
         on_ping(l, env);
+        break;
+    case QUORATE__ENVELOPE__BODY_COMMAND:
+        on_command(l, env);
         break;
     default:
         log_debug("event=ignored_message body=%d from=%s", env->body_case, env->sender);
@@ -247,7 +389,7 @@ static void on_hb_timer(uv_timer_t *t)
     hb.node = a->conf->node;
     hb.dc = a->conf->dc;
     wire_env_t env;
-    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, a->highest_term, ++a->seq,
+    wire_env_init(&env, QUORATE__ROLE__ROLE_AGENT, a->conf->node, fence_highest(&a->fence), ++a->seq,
                   agent_now_us(a));
     env.body_case = QUORATE__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
@@ -271,6 +413,7 @@ int agent_new(uv_loop_t *loop, agent_conf_t *conf, agent_t **out, qr_err_t *err)
     a->conf = conf;
     a->queue = calloc((size_t)(conf->queue_max > 0 ? conf->queue_max : 1), sizeof *a->queue);
     a->runner = runner_new(loop, conf);
+    load_term(a);
     if (!a->queue || !a->runner) {
         agent_destroy(&a);
         return qr_err_set(err, QR_ENOMEM, "out of memory");

@@ -19,6 +19,7 @@ static int parse_udp_ports(struct fy_node *node, void *base, const char *where, 
 static const yconf_field_t agent_fields[] = {
     {"node", YCONF_STR, OFF(node), 0, 0, NULL},
     {"dc", YCONF_STR, OFF(dc), 0, 0, NULL},
+    {"address", YCONF_STR, OFF(address), 0, 0, NULL},
     {"interval_ms", YCONF_INT, OFF(interval_ms), 100, 3600000, NULL},
     {"heartbeat_ms", YCONF_INT, OFF(heartbeat_ms), 50, 60000, NULL},
     {"probe_timeout_ms", YCONF_INT, OFF(probe_timeout_ms), 100, 600000, NULL},

@@ -22,6 +22,8 @@ typedef struct agent_conf {
     char *path;       /* the file it was read from (NULL: defaults) */
     char *node;       /* node name; default: gethostname() */
     char *dc;         /* data centre; default "default" */
+    char *address;    /* address peers reach this host at (reachability matrix);
+                         default: the source address the controller sees */
 
     int interval_ms;      /* check cycle, default 5000 */
     int heartbeat_ms;     /* liveness message, default 500 */

@@ -7,9 +7,31 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libfyaml.h>
+
 #include "yconf.h"
 
 #define OFF(f) offsetof(controller_conf_t, f)
+
+static int parse_probe_ports(struct fy_node *node, void *base, const char *where, qr_err_t *err)
+{
+    controller_conf_t *c = base;
+    if (!fy_node_is_sequence(node))
+        return qr_err_set(err, QR_EPARSE, "%s: expected a list of port numbers", where);
+    c->n_probe_ports = 0;
+    void *iter = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(node, &iter)) != NULL) {
+        long long v;
+        if (c->n_probe_ports >= 32)
+            return qr_err_set(err, QR_ERANGE, "%s: at most 32 ports", where);
+        int rc = yconf_scalar_int(item, where, 1, 65535, &v, err);
+        if (rc)
+            return rc;
+        c->probe_ports[c->n_probe_ports++] = (int)v;
+    }
+    return 0;
+}
 
 static const yconf_field_t ctrl_fields[] = {
     {"id", YCONF_STR, OFF(id), 0, 0, NULL},
@@ -29,6 +51,9 @@ static const yconf_field_t ctrl_fields[] = {
     {"max_nodes", YCONF_INT, OFF(max_nodes), 1, 100000, NULL},
     {"max_frame", YCONF_INT, OFF(max_frame), 1024, 64 * 1024 * 1024, NULL},
     {"alerts_config", YCONF_STR, OFF(alerts_config), 0, 0, NULL},
+    {"probe_interval_ms", YCONF_INT, OFF(probe_interval_ms), 100, 86400000, NULL},
+    {"probe_timeout_ms", YCONF_INT, OFF(probe_timeout_ms), 10, 60000, NULL},
+    {"probe_ports", YCONF_CUSTOM, 0, 0, 0, parse_probe_ports},
 };
 #define N_FIELDS (sizeof ctrl_fields / sizeof ctrl_fields[0])
 
@@ -52,6 +77,11 @@ controller_conf_t *controller_conf_defaults(void)
     c->skew_fail_ms = 500;
     c->max_nodes = 1000;
     c->max_frame = 1024 * 1024;
+    c->probe_interval_ms = 30000;
+    c->probe_timeout_ms = 1000;
+    static const int ports[] = {2377, 7946, 27017, 3031, 9000, 22};
+    c->n_probe_ports = sizeof ports / sizeof ports[0];
+    memcpy(c->probe_ports, ports, sizeof ports);
     if (!c->id || !c->dc || !c->agents_endpoint || !c->operators_endpoint || !c->state_dir)
         controller_conf_destroy(&c);
     return c;

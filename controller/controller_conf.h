@@ -27,6 +27,10 @@ typedef struct {
     int max_nodes;             /* default 1000 */
     int max_frame;             /* bytes, default 1 MiB */
     char *alerts_config;       /* alert routing YAML (optional) */
+    int probe_interval_ms;     /* reachability matrix round period, default 30000 */
+    int probe_timeout_ms;      /* per connect, default 1000 */
+    size_t n_probe_ports;
+    int probe_ports[32];       /* default 2377 7946 27017 3031 9000 22 */
 } controller_conf_t;
 
 controller_conf_t *controller_conf_defaults(void);

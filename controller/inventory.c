@@ -2,6 +2,7 @@
  * dozen servers, and a linear scan of them per message costs nothing. */
 #include "inventory.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,23 @@ int inventory_report(inventory_t *inv, int64_t now_ms, const char *name,
     return 0;
 }
 
+static bool ip_literal(const char *s)
+{
+    unsigned char buf[16];
+    return s && (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
+}
+
+void inventory_address(inventory_t *inv, const char *name, const char *reported,
+                       const char *peer)
+{
+    inv_node_t *n = find(inv, name);
+    if (!n)
+        return;
+    const char *a = ip_literal(reported) ? reported : ip_literal(peer) ? peer : NULL;
+    if (a)
+        snprintf(n->address, sizeof n->address, "%s", a);
+}
+
 void inventory_clock(inventory_t *inv, const char *name, double offset_ms, double rtt_ms)
 {
     inv_node_t *n = find(inv, name);
@@ -203,6 +221,7 @@ static json_t *node_json(const inv_node_t *n, int64_t now_ms, bool with_values)
                           "worst", n->up ? worst_status(n->checks) : "down", "checks", checks,
                           "dropped_reports", (json_int_t)n->dropped, "interval_ms",
                           (json_int_t)n->interval_ms, "agent_version", n->version);
+    json_object_set_new(j, "address", json_string(n->address));
     if (!n->up)
         json_object_set_new(j, "down_for_ms", json_integer(now_ms - n->down_since_ms));
     if (n->clock_known)

@@ -19,6 +19,7 @@ typedef struct inventory inventory_t;
 typedef struct {
     char name[64];
     char dc[64];
+    char address[64];      /* where peers reach it (reported, or the source address) */
     char key[41];          /* CURVE public key that owns this name ("" without CURVE) */
     int64_t first_seen_ms, last_seen_ms, last_report_ms;
     bool up;
@@ -48,6 +49,10 @@ int inventory_seen(inventory_t *inv, int64_t now_ms, const char *name, const cha
  * values keep their status and get values {"invalid_values": true}. */
 int inventory_report(inventory_t *inv, int64_t now_ms, const char *name,
                      const Quorate__Report *rep, qr_err_t *err);
+/* Records the node's address: the one it reports, else the connection's
+ * source address (IPv4/IPv6 literal, validated). */
+void inventory_address(inventory_t *inv, const char *name, const char *reported,
+                       const char *peer);
 /* Records a clock measurement for node name. */
 void inventory_clock(inventory_t *inv, const char *name, double offset_ms, double rtt_ms);
 

@@ -9,8 +9,11 @@ static const ctl_command_t commands[] = {
     /* one line per subcommand, in the order of `quoratectl --help` */
     {"status", ctl_status_main, "the live cluster view: nodes, liveness, clocks, checks"},
     {"checks", ctl_checks_main, "every check of one node with its measured values"},
+    {"ports", ctl_ports_main, "the reachability matrix of the required ports between hosts"},
     {"inventory", ctl_inventory_main, "the live inventory in the planner's JSON format"},
     {"keygen", ctl_keygen_main, "write a CURVE keypair for an agent, controller or operator"},
+    {"recover", ctl_recover_main, "plan the forced replica-set recovery after losing a data centre's majority"},
+    {"plan", ctl_plan_main, "plan labels and MongoDB placement offline from an inventory"},
     {NULL, NULL, NULL},
 };
 

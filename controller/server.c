@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "inventory.h"
+#include "portmatrix.h"
 #include "keys.h"
 #include "log.h"
 #include "version.h"
@@ -27,7 +28,11 @@ struct server {
     zuv_t *agents_zuv, *ops_zuv;
     inventory_t *inv;
     zhashx_t *routes; /* node name -> routing id (zframe_t *) for pings */
-    uv_timer_t tick_timer, ping_timer, wd_timer;
+    uv_timer_t tick_timer, ping_timer, wd_timer, probe_timer, probe_deadline;
+    portmatrix_t *ports;
+    uint64_t cmd_id, probe_first_id; /* command ids of the current probe round */
+    zmsg_t *ports_waiting[16];       /* operators waiting for a fresh matrix */
+    size_t n_ports_waiting;
     uint64_t seq, bad_frames, unauthorised, started_ms;
     log_limit_t bad_lim, auth_lim;
     bool started;
@@ -83,6 +88,27 @@ static void route_free(void **item)
 }
 
 /* --- agents ---------------------------------------------------------------- */
+
+static void ports_reply_waiting(server_t *s);
+
+static void on_command_result(server_t *s, const wire_env_t *env)
+{
+    const Quorate__CommandResult *cr = env->command_result;
+    if (cr->code != 0) {
+        log_warnx("event=command_failed node=%s id=%llu code=%d error=\"%s\"", env->sender,
+                  (unsigned long long)cr->id, cr->code, cr->error);
+        return;
+    }
+    if (cr->id < s->probe_first_id || cr->id > s->cmd_id)
+        return; /* an old round's answer */
+    json_t *res = json_loads(cr->result_json, 0, NULL);
+    const char *from = json_string_value(json_object_get(res, "from"));
+    if (from && strcmp(from, env->sender) == 0 &&
+        portmatrix_result(s->ports, portmatrix_round(s->ports), from,
+                          json_object_get(res, "results"), now_ms(s)))
+        ports_reply_waiting(s);
+    json_decref(res);
+}
 
 static void on_pong(server_t *s, const wire_env_t *env)
 {
@@ -146,9 +172,14 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         }
         if (inventory_report(s->inv, now_ms(s), env->sender, env->report, &err) != 0)
             drop(s, "agents", key, err.msg);
+        inventory_address(s->inv, env->sender, env->report->address,
+                          zframe_meta(payload, "Peer-Address"));
         break;
     case QUORATE__ENVELOPE__BODY_PONG:
         on_pong(s, env);
+        break;
+    case QUORATE__ENVELOPE__BODY_COMMAND_RESULT:
+        on_command_result(s, env);
         break;
     default:
         break;
@@ -204,11 +235,87 @@ static json_t *status_json(server_t *s)
     return j;
 }
 
+static void on_probe_deadline(uv_timer_t *t)
+{
+    ports_reply_waiting(t->data);
+}
+
+/* Starts a reachability round: every up agent connects to every other up
+ * agent's required ports. */
+static void probe_round(server_t *s)
+{
+    size_t n = inventory_count(s->inv), k = 0;
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    json_t *targets = json_array(), *ports = json_array();
+    for (size_t i = 0; i < s->conf->n_probe_ports; i++)
+        json_array_append_new(ports, json_integer(s->conf->probe_ports[i]));
+    for (size_t i = 0; i < n; i++) {
+        const inv_node_t *nd = inventory_at(s->inv, i);
+        if (!nd->up || !nd->address[0] || !zhashx_lookup(s->routes, nd->name))
+            continue;
+        names[k++] = nd->name;
+        json_array_append_new(targets,
+                              json_pack("{s:s, s:s}", "node", nd->name, "address", nd->address));
+    }
+    uint64_t round = portmatrix_round(s->ports) + 1;
+    portmatrix_begin(s->ports, round, now_ms(s), names, k);
+    s->probe_first_id = s->cmd_id + 1;
+    for (size_t i = 0; i < k; i++) {
+        /* each agent probes the others, not itself */
+        json_t *others = json_array();
+        size_t t;
+        json_t *v;
+        json_array_foreach(targets, t, v) {
+            if (strcmp(json_string_value(json_object_get(v, "node")), names[i]) != 0)
+                json_array_append(others, v);
+        }
+        json_t *args = json_pack("{s:o, s:O, s:i}", "targets", others, "tcp_ports", ports,
+                                 "timeout_ms", s->conf->probe_timeout_ms);
+        char *text = json_dumps(args, JSON_COMPACT);
+        json_decref(args);
+        Quorate__Command cmd = QUORATE__COMMAND__INIT;
+        cmd.id = ++s->cmd_id;
+        cmd.kind = (char *)"probe_ports";
+        cmd.args_json = text;
+        wire_env_t env;
+        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq,
+                      wire_now_us());
+        env.body_case = QUORATE__ENVELOPE__BODY_COMMAND;
+        env.command = &cmd;
+        send_to(s, s->agents_zuv, zhashx_lookup(s->routes, names[i]), false, &env);
+        free(text);
+    }
+    json_decref(targets);
+    json_decref(ports);
+    free(names);
+    uv_timer_start(&s->probe_deadline, on_probe_deadline,
+                   (uint64_t)s->conf->probe_timeout_ms + 1500, 0);
+    if (k == 0)
+        ports_reply_waiting(s);
+}
+
+static void op_reply(server_t *s, zmsg_t *req_frames, int code, const char *error, json_t *res);
+
+static void ports_reply_waiting(server_t *s)
+{
+    if (s->n_ports_waiting == 0)
+        return;
+    json_t *m = portmatrix_json(s->ports, now_ms(s));
+    for (size_t i = 0; i < s->n_ports_waiting; i++) {
+        op_reply(s, s->ports_waiting[i], 0, "", m);
+        zmsg_destroy(&s->ports_waiting[i]);
+    }
+    s->n_ports_waiting = 0;
+    json_decref(m);
+}
+
 static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
                            size_t errlen)
 {
     *code = 0;
     const char *cmd = req->command ? req->command : "";
+    if (strcmp(cmd, "ports") == 0)
+        return portmatrix_json(s->ports, now_ms(s));
     if (strcmp(cmd, "status") == 0)
         return status_json(s);
     if (strcmp(cmd, "inventory") == 0)
@@ -258,24 +365,57 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         wire_free(&env);
         return;
     }
+    if (strcmp(env->op_request->command, "ports") == 0 && env->op_request->n_args == 1 &&
+        strcmp(env->op_request->args[0], "refresh") == 0 && s->n_ports_waiting < 16) {
+        /* answer when the new round is complete (or its deadline passes) */
+        log_info("event=operator_request operator=%s command=ports refresh=1", env->sender);
+        zmsg_t *keep = zmsg_new();
+        zmsg_append(keep, &(zframe_t *){zframe_dup(rid)});
+        if (req)
+            zmsg_addmem(keep, NULL, 0);
+        s->ports_waiting[s->n_ports_waiting++] = keep;
+        if (s->n_ports_waiting == 1)
+            probe_round(s);
+        wire_free(&env);
+        return;
+    }
     int code;
     char errbuf[256] = "";
     json_t *result = op_dispatch(s, env->op_request, &code, errbuf, sizeof errbuf);
     log_info("event=operator_request operator=%s command=%s code=%d", env->sender,
              env->op_request->command, code);
-    char *text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    zmsg_t *to = zmsg_new();
+    zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
+    if (req)
+        zmsg_addmem(to, NULL, 0);
+    op_reply(s, to, code, errbuf, result);
+    zmsg_destroy(&to);
     json_decref(result);
+    wire_free(&env);
+    (void)z;
+}
+
+/* Replies to an operator; `to` holds the routing frames (copied). */
+static void op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result)
+{
+    char *text = result ? json_dumps(result, JSON_COMPACT) : NULL;
     Quorate__OpReply rep = QUORATE__OP_REPLY__INIT;
     rep.code = code;
-    rep.error = errbuf;
+    rep.error = (char *)error;
     rep.result_json = text ? text : (char *)"";
     wire_env_t out;
     wire_env_init(&out, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq, wire_now_us());
     out.body_case = QUORATE__ENVELOPE__BODY_OP_REPLY;
     out.op_reply = &rep;
-    send_to(s, z, rid, req, &out);
+    uint8_t *buf;
+    size_t len;
+    if (wire_pack(&out, (size_t)s->conf->max_frame, &buf, &len) == 0) {
+        zmsg_t *m = zmsg_dup(to);
+        zmsg_addmem(m, buf, len);
+        free(buf);
+        zuv_send(s->ops_zuv, &m);
+    }
     free(text);
-    wire_free(&env);
 }
 
 /* --- timers ---------------------------------------------------------------- */
@@ -312,6 +452,13 @@ static void on_ping_timer(uv_timer_t *t)
     }
 }
 
+static void on_probe_timer(uv_timer_t *t)
+{
+    server_t *s = t->data;
+    if (s->n_ports_waiting == 0) /* an operator's refresh round is running */
+        probe_round(s);
+}
+
 static void on_wd(uv_timer_t *t)
 {
     (void)t;
@@ -331,7 +478,8 @@ int server_new(uv_loop_t *loop, controller_conf_t *conf, server_t **out, qr_err_
     s->conf = conf;
     s->inv = inventory_new(conf->down_after_ms, (size_t)conf->max_nodes);
     s->routes = zhashx_new();
-    if (!s->inv || !s->routes) {
+    s->ports = portmatrix_new();
+    if (!s->inv || !s->routes || !s->ports) {
         server_destroy(&s);
         return qr_err_set(err, QR_ENOMEM, "out of memory");
     }
@@ -384,7 +532,12 @@ int server_start(server_t *s, qr_err_t *err)
     uv_timer_init(s->loop, &s->tick_timer);
     uv_timer_init(s->loop, &s->ping_timer);
     uv_timer_init(s->loop, &s->wd_timer);
+    uv_timer_init(s->loop, &s->probe_timer);
+    uv_timer_init(s->loop, &s->probe_deadline);
     s->tick_timer.data = s->ping_timer.data = s->wd_timer.data = s;
+    s->probe_timer.data = s->probe_deadline.data = s;
+    uv_timer_start(&s->probe_timer, on_probe_timer, (uint64_t)s->conf->probe_interval_ms,
+                   (uint64_t)s->conf->probe_interval_ms);
     uv_timer_start(&s->tick_timer, on_tick, (uint64_t)s->conf->tick_ms,
                    (uint64_t)s->conf->tick_ms);
     uv_timer_start(&s->ping_timer, on_ping_timer, (uint64_t)s->conf->ping_interval_ms,
@@ -410,6 +563,11 @@ void server_stop(server_t *s)
     uv_close((uv_handle_t *)&s->tick_timer, NULL);
     uv_close((uv_handle_t *)&s->ping_timer, NULL);
     uv_close((uv_handle_t *)&s->wd_timer, NULL);
+    uv_close((uv_handle_t *)&s->probe_timer, NULL);
+    uv_close((uv_handle_t *)&s->probe_deadline, NULL);
+    for (size_t i = 0; i < s->n_ports_waiting; i++)
+        zmsg_destroy(&s->ports_waiting[i]);
+    s->n_ports_waiting = 0;
     zuv_destroy(&s->agents_zuv);
     zuv_destroy(&s->ops_zuv);
     zap_destroy(&s->zap);
@@ -427,6 +585,7 @@ void server_destroy(server_t **self_p)
     zsock_destroy(&s->ops);
     zhashx_destroy(&s->routes);
     inventory_destroy(&s->inv);
+    portmatrix_destroy(&s->ports);
     zcert_destroy(&s->cert);
     zcertstore_destroy(&s->agent_store);
     zcertstore_destroy(&s->op_store);

@@ -19,11 +19,12 @@ qr_cleanup() {
         echo "--- logs of the failed run ($QR_TMP) ---"
         for f in "$QR_TMP"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
     fi
+    [ -n "${QR_EXTRA_CLEANUP:-}" ] && "$QR_EXTRA_CLEANUP"
     rm -rf "$QR_TMP"
     exit "$rc"
 }
 trap qr_cleanup EXIT
-trap 'exit 130' INT TERM
+trap "exit 130" INT TERM
 
 qr_fail() { echo "FAIL: $*" >&2; exit 1; }
 qr_ok() { echo "ok: $*"; }
