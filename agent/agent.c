@@ -371,6 +371,8 @@ static void on_cycle_done(runner_t *r, void *arg)
 {
     agent_t *a = arg;
     (void)r;
+    if (!a->started) /* a cycle that finished during shutdown */
+        return;
     a->cycle++;
     send_report(a);
 }

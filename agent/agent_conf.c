@@ -20,7 +20,7 @@ static const yconf_field_t agent_fields[] = {
     {"node", YCONF_STR, OFF(node), 0, 0, NULL},
     {"dc", YCONF_STR, OFF(dc), 0, 0, NULL},
     {"address", YCONF_STR, OFF(address), 0, 0, NULL},
-    {"interval_ms", YCONF_INT, OFF(interval_ms), 100, 3600000, NULL},
+    {"interval_ms", YCONF_INT, OFF(interval_ms), 10, 3600000, NULL},
     {"heartbeat_ms", YCONF_INT, OFF(heartbeat_ms), 50, 60000, NULL},
     {"probe_timeout_ms", YCONF_INT, OFF(probe_timeout_ms), 100, 600000, NULL},
     {"queue_max", YCONF_INT, OFF(queue_max), 1, 100000, NULL},
