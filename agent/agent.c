@@ -41,6 +41,7 @@ struct agent {
     fence_t fence; /* highest leader term seen, persisted in state_dir */
     char term_path[4096];
     qitem_t *queue; /* ring of packed reports waiting for a controller */
+    size_t queue_cap;
     size_t q_head, q_len;
     log_limit_t bad_lim;
     bool started;
@@ -147,7 +148,7 @@ static void send_report(agent_t *a)
         items[i].name = (char *)r[i].name;
         items[i].status = (Quorate__Status)r[i].status;
         items[i].summary = (char *)r[i].summary;
-        vals[i] = r[i].values ? json_dumps(r[i].values, JSON_COMPACT) : NULL;
+        vals[i] = r[i].values ? json_dumps(r[i].values, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         items[i].values_json = vals[i] ? vals[i] : (char *)"{}";
         ptrs[i] = &items[i];
     }
@@ -413,7 +414,8 @@ int agent_new(uv_loop_t *loop, agent_conf_t *conf, agent_t **out, qr_err_t *err)
         return qr_err_set(err, QR_ENOMEM, "out of memory");
     a->loop = loop;
     a->conf = conf;
-    a->queue = calloc((size_t)(conf->queue_max > 0 ? conf->queue_max : 1), sizeof *a->queue);
+    a->queue_cap = (size_t)(conf->queue_max > 0 ? conf->queue_max : 1);
+    a->queue = calloc(a->queue_cap, sizeof *a->queue);
     a->runner = runner_new(loop, conf);
     load_term(a);
     if (!a->queue || !a->runner) {
@@ -484,23 +486,27 @@ void agent_stop(agent_t *a)
         zuv_destroy(&a->links[i].zuv);
 }
 
-void agent_destroy(agent_t **self_p)
+size_t agent_destroy(agent_t **self_p)
 {
     if (!self_p || !*self_p)
-        return;
+        return 0;
     agent_t *a = *self_p;
     for (size_t i = 0; i < a->n_links; i++) {
         zuv_destroy(&a->links[i].zuv);
         zsock_destroy(&a->links[i].sock);
     }
     size_t hung = runner_destroy(&a->runner);
-    if (hung)
+    if (hung) {
+        /* a hung probe still reads the config: the process must _exit */
         log_warnx("event=shutdown_with_hung_checks count=%zu", hung);
+        a->conf = NULL;
+    }
     for (size_t i = 0; a->queue && i < a->q_len; i++)
-        free(a->queue[(a->q_head + i) % (size_t)a->conf->queue_max].buf);
+        free(a->queue[(a->q_head + i) % (size_t)a->queue_cap].buf);
     free(a->queue);
     zcert_destroy(&a->cert);
     agent_conf_destroy(&a->conf);
     free(a);
     *self_p = NULL;
+    return hung;
 }

@@ -21,7 +21,9 @@ int agent_new(uv_loop_t *loop, agent_conf_t *conf, agent_t **out, qr_err_t *err)
 int agent_start(agent_t *a, qr_err_t *err);
 /* Stops everything (handles closed asynchronously; run the loop to finish). */
 void agent_stop(agent_t *a);
-void agent_destroy(agent_t **self_p);
+/* Frees the daemon. Returns the number of checks still hung in a worker:
+ * then the config was kept alive for them and the caller must _exit(). */
+size_t agent_destroy(agent_t **self_p);
 
 /* Builds the --once / status JSON of a set of results:
  * {"node":..,"dc":..,"checks":[{name,status,summary,values}]} */

@@ -11,10 +11,14 @@
 
 #define OFF(f) offsetof(agent_conf_t, f)
 
-static int parse_controllers(struct fy_node *node, void *base, const char *where, qr_err_t *err);
-static int parse_checks(struct fy_node *node, void *base, const char *where, qr_err_t *err);
-static int parse_tcp_ports(struct fy_node *node, void *base, const char *where, qr_err_t *err);
-static int parse_udp_ports(struct fy_node *node, void *base, const char *where, qr_err_t *err);
+static int parse_controllers(struct fy_node *node, void *base, const char *path, const char *where,
+                             qr_err_t *err);
+static int parse_checks(struct fy_node *node, void *base, const char *path, const char *where,
+                        qr_err_t *err);
+static int parse_tcp_ports(struct fy_node *node, void *base, const char *path, const char *where,
+                           qr_err_t *err);
+static int parse_udp_ports(struct fy_node *node, void *base, const char *path, const char *where,
+                           qr_err_t *err);
 
 static const yconf_field_t agent_fields[] = {
     {"node", YCONF_STR, OFF(node), 0, 0, NULL},
@@ -43,18 +47,26 @@ static const yconf_field_t agent_fields[] = {
     {"mongo_uri", YCONF_STR, OFF(mongo_uri), 0, 0, NULL},
     {"mongo_tls", YCONF_BOOL, OFF(mongo_tls), 0, 0, NULL},
     {"mongo_tls_ca_file", YCONF_STR, OFF(mongo_tls_ca_file), 0, 0, NULL},
-    {"mongo_tls_allow_invalid_hostnames", YCONF_BOOL, OFF(mongo_tls_allow_invalid_hostnames), 0,
-     0, NULL},
+    {"mongo_tls_allow_invalid_hostnames", YCONF_BOOL, OFF(mongo_tls_allow_invalid_hostnames), 0, 0,
+     NULL},
     {"mongo_timeout_ms", YCONF_INT, OFF(mongo_timeout_ms), 10, 600000, NULL},
     {"web_url", YCONF_STR, OFF(web_url), 0, 0, NULL},
     {"web_tls_verify", YCONF_BOOL, OFF(web_tls_verify), 0, 0, NULL},
     {"web_ca_file", YCONF_STR, OFF(web_ca_file), 0, 0, NULL},
     {"web_timeout_ms", YCONF_INT, OFF(web_timeout_ms), 10, 600000, NULL},
     {"env_file", YCONF_STR, OFF(env_file), 0, 0, NULL},
-    {"test_clock_offset_ms", YCONF_I64, OFF(test_clock_offset_ms), -86400000.0, 86400000.0,
-     NULL},
+    {"test_clock_offset_ms", YCONF_I64, OFF(test_clock_offset_ms), -86400000.0, 86400000.0, NULL},
 };
 #define N_FIELDS (sizeof agent_fields / sizeof agent_fields[0])
+
+/* "file:line: key" for one item of a list: the line of that item. */
+static void item_where(struct fy_node *item, const char *path, const char *key, char *buf,
+                       size_t len)
+{
+    char at[512];
+    yconf_where(item, path, at, sizeof at);
+    snprintf(buf, len, "%s: %s", at, key);
+}
 
 static char *dupstr(const char *s)
 {
@@ -105,15 +117,19 @@ agent_conf_t *agent_conf_defaults(void)
     return c;
 }
 
-static int parse_controllers(struct fy_node *node, void *base, const char *where, qr_err_t *err)
+static int parse_controllers(struct fy_node *node, void *base, const char *path, const char *where,
+                             qr_err_t *err)
 {
     agent_conf_t *c = base;
     if (!fy_node_is_sequence(node))
-        return qr_err_set(err, QR_EPARSE,
-                          "%s: expected a list of {endpoint: ..., public_key: ...}", where);
+        return qr_err_set(err, QR_EPARSE, "%s: expected a list of {endpoint: ..., public_key: ...}",
+                          where);
     void *iter = NULL;
     struct fy_node *item;
     while ((item = fy_node_sequence_iterate(node, &iter)) != NULL) {
+        char iw[600];
+        item_where(item, path, "controllers", iw, sizeof iw);
+        where = iw;
         if (c->n_controllers >= AGENT_MAX_CONTROLLERS)
             return qr_err_set(err, QR_ERANGE, "%s: at most %d controllers", where,
                               AGENT_MAX_CONTROLLERS);
@@ -136,7 +152,8 @@ static int parse_controllers(struct fy_node *node, void *base, const char *where
     return 0;
 }
 
-static int parse_checks(struct fy_node *node, void *base, const char *where, qr_err_t *err)
+static int parse_checks(struct fy_node *node, void *base, const char *path, const char *where,
+                        qr_err_t *err)
 {
     agent_conf_t *c = base;
     if (!fy_node_is_sequence(node))
@@ -144,15 +161,17 @@ static int parse_checks(struct fy_node *node, void *base, const char *where, qr_
     struct {
         const char *name;
         bool *flag;
-    } map[] = {{"docker", &c->check_docker}, {"disk", &c->check_disk},
-               {"ntp", &c->check_ntp},       {"ports", &c->check_ports},
-               {"mongod", &c->check_mongod}, {"web", &c->check_web},
+    } map[] = {{"docker", &c->check_docker},   {"disk", &c->check_disk},     {"ntp", &c->check_ntp},
+               {"ports", &c->check_ports},     {"mongod", &c->check_mongod}, {"web", &c->check_web},
                {"envfile", &c->check_envfile}, {"host", &c->check_host}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         *map[i].flag = false;
     void *iter = NULL;
     struct fy_node *item;
     while ((item = fy_node_sequence_iterate(node, &iter)) != NULL) {
+        char iw[600];
+        item_where(item, path, "checks", iw, sizeof iw);
+        where = iw;
         size_t len = 0;
         const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar(item, &len) : NULL;
         size_t i;
@@ -169,8 +188,8 @@ static int parse_checks(struct fy_node *node, void *base, const char *where, qr_
     return 0;
 }
 
-static int parse_ports(struct fy_node *node, const char *where, int *ports, size_t *n,
-                       qr_err_t *err)
+static int parse_ports(struct fy_node *node, const char *path, const char *key, const char *where,
+                       int *ports, size_t *n, qr_err_t *err)
 {
     if (!fy_node_is_sequence(node))
         return qr_err_set(err, QR_EPARSE, "%s: expected a list of port numbers", where);
@@ -178,6 +197,9 @@ static int parse_ports(struct fy_node *node, const char *where, int *ports, size
     void *iter = NULL;
     struct fy_node *item;
     while ((item = fy_node_sequence_iterate(node, &iter)) != NULL) {
+        char iw[600];
+        item_where(item, path, key, iw, sizeof iw);
+        where = iw;
         long long v;
         if (*n >= AGENT_MAX_PORTS)
             return qr_err_set(err, QR_ERANGE, "%s: at most %d ports", where, AGENT_MAX_PORTS);
@@ -189,16 +211,18 @@ static int parse_ports(struct fy_node *node, const char *where, int *ports, size
     return 0;
 }
 
-static int parse_tcp_ports(struct fy_node *node, void *base, const char *where, qr_err_t *err)
+static int parse_tcp_ports(struct fy_node *node, void *base, const char *path, const char *where,
+                           qr_err_t *err)
 {
     agent_conf_t *c = base;
-    return parse_ports(node, where, c->tcp_ports, &c->n_tcp_ports, err);
+    return parse_ports(node, path, "tcp_ports", where, c->tcp_ports, &c->n_tcp_ports, err);
 }
 
-static int parse_udp_ports(struct fy_node *node, void *base, const char *where, qr_err_t *err)
+static int parse_udp_ports(struct fy_node *node, void *base, const char *path, const char *where,
+                           qr_err_t *err)
 {
     agent_conf_t *c = base;
-    return parse_ports(node, where, c->udp_ports, &c->n_udp_ports, err);
+    return parse_ports(node, path, "udp_ports", where, c->udp_ports, &c->n_udp_ports, err);
 }
 
 int agent_conf_load(const char *path, agent_conf_t **out, qr_err_t *err)
@@ -206,19 +230,24 @@ int agent_conf_load(const char *path, agent_conf_t **out, qr_err_t *err)
     agent_conf_t *c = agent_conf_defaults();
     if (!c)
         return qr_err_set(err, QR_ENOMEM, "out of memory");
-    int rc = yconf_load(path, agent_fields, N_FIELDS, c, err);
-    if (rc == 0 && c->ntp_warn_ms > c->ntp_fail_ms)
-        rc = qr_err_set(err, QR_ERANGE, "%s: ntp_warn_ms (%g) is above ntp_fail_ms (%g)", path,
-                        c->ntp_warn_ms, c->ntp_fail_ms);
+    int lines[N_FIELDS];
+    int rc = yconf_load_lines(path, agent_fields, N_FIELDS, c, lines, err);
+#define LINE(k) yconf_line_of(agent_fields, N_FIELDS, lines, k)
+    if (rc == 0 && c->ntp_warn_ms > c->ntp_fail_ms) {
+        int l = LINE("ntp_warn_ms") ? LINE("ntp_warn_ms") : LINE("ntp_fail_ms");
+        rc = qr_err_set(err, QR_ERANGE, "%s:%d: ntp_warn_ms (%g) is above ntp_fail_ms (%g)", path,
+                        l, c->ntp_warn_ms, c->ntp_fail_ms);
+    }
     if (rc == 0 && c->curve && c->n_controllers > 0 && !c->cert)
         rc = qr_err_set(err, QR_EPARSE,
-                        "%s: curve is on but no cert is set (generate one with 'quoratectl "
+                        "%s:%d: curve is on but no cert is set (generate one with 'quoratectl "
                         "keygen NAME')",
-                        path);
+                        path, LINE("curve") ? LINE("curve") : LINE("controllers"));
     for (size_t i = 0; rc == 0 && i < c->n_controllers; i++)
         if (c->curve && !c->controllers[i].public_key)
-            rc = qr_err_set(err, QR_EPARSE, "%s: controller %s has no public_key (curve is on)",
-                            path, c->controllers[i].endpoint);
+            rc = qr_err_set(err, QR_EPARSE, "%s:%d: controller %s has no public_key (curve is on)",
+                            path, LINE("controllers"), c->controllers[i].endpoint);
+#undef LINE
     if (rc) {
         agent_conf_destroy(&c);
         return rc;

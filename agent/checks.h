@@ -3,5 +3,13 @@
 #define QR_CHECKS_H
 
 #include "check.h"
+#include "check_disk.h"
+#include "check_docker.h"
+#include "check_envfile.h"
+#include "check_host.h"
+#include "check_mongod.h"
+#include "check_ntp.h"
+#include "check_ports.h"
+#include "check_web.h"
 
 #endif

@@ -1,6 +1,8 @@
 /* quorate-agent: runs the local checks and reports them to the controllers.
  * `--once` runs every check once and exits with the Nagios convention. */
+#include <curl/curl.h>
 #include <czmq.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <uv.h>
 
 #include "agent.h"
+#include "check_mongod.h"
 #include "log.h"
 #include "runner.h"
 #include "version.h"
@@ -31,6 +34,7 @@ static void usage(FILE *f)
 }
 
 typedef struct {
+    uv_loop_t *loop;
     runner_t *runner;
     agent_conf_t *conf;
     bool json;
@@ -44,7 +48,7 @@ static void once_done(runner_t *r, void *arg)
     const check_result_t *res = runner_results(r, &n);
     if (o->json) {
         json_t *j = agent_results_json(o->conf, res, n);
-        json_dumpf(j, stdout, JSON_INDENT(2));
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
         json_decref(j);
     } else {
@@ -55,13 +59,14 @@ static void once_done(runner_t *r, void *arg)
     }
     fflush(stdout);
     o->exit_code = n ? agent_results_worst(res, n) : 3;
+    uv_stop(o->loop); /* a hung probe's pending work would keep uv_run going */
 }
 
 static int run_once(agent_conf_t *conf, bool json)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    once_t o = {.conf = conf, .json = json, .exit_code = 3};
+    once_t o = {.loop = &loop, .conf = conf, .json = json, .exit_code = 3};
     o.runner = runner_new(&loop, conf);
     if (!o.runner) {
         fprintf(stderr, "quorate-agent: out of memory\n");
@@ -79,6 +84,7 @@ static int run_once(agent_conf_t *conf, bool json)
     runner_destroy(&o.runner);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    check_mongod_global_cleanup();
     return o.exit_code;
 }
 
@@ -126,6 +132,10 @@ int main(int argc, char **argv)
         log_set_level(level);
     /* Hung probes hold a worker each: give the pool room beyond libuv's 4. */
     setenv("UV_THREADPOOL_SIZE", "16", 0);
+    /* Checks run on any of the pool's threads; one malloc arena per thread
+     * would multiply the agent's private memory for nothing. */
+    mallopt(M_ARENA_MAX, 2);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
 
     agent_conf_t *conf = NULL;
     qr_err_t err = {{0}};
@@ -157,9 +167,14 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_run(loop, UV_RUN_DEFAULT);
-    agent_destroy(&the_agent);
+    if (agent_destroy(&the_agent) > 0) {
+        log_info("event=stopped hung_checks=1");
+        _exit(0); /* worker threads are stuck in the kernel: do not join them */
+    }
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    check_mongod_global_cleanup();
+    curl_global_cleanup();
     log_info("event=stopped");
     return 0;
 }

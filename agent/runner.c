@@ -20,6 +20,8 @@ typedef struct {
 struct runner {
     uv_loop_t *loop;
     const agent_conf_t *conf;
+    bool dying;        /* runner_destroy was called */
+    bool timer_closed; /* ... and the deadline timer's close callback ran */
     uv_timer_t deadline;
     slot_t *slots;
     size_t n;
@@ -47,21 +49,27 @@ static bool enabled(const agent_conf_t *c, const char *name)
 
 runner_t *runner_new(uv_loop_t *loop, const agent_conf_t *conf)
 {
+    return runner_new_defs(loop, conf, check_defs, check_defs_count);
+}
+
+runner_t *runner_new_defs(uv_loop_t *loop, const agent_conf_t *conf, const check_def_t *defs,
+                          size_t n_defs)
+{
     runner_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->loop = loop;
     s->conf = conf;
-    s->slots = calloc(check_defs_count ? check_defs_count : 1, sizeof *s->slots);
-    s->published = calloc(check_defs_count ? check_defs_count : 1, sizeof *s->published);
-    s->current = calloc(check_defs_count ? check_defs_count : 1, sizeof *s->current);
+    s->slots = calloc(n_defs ? n_defs : 1, sizeof *s->slots);
+    s->published = calloc(n_defs ? n_defs : 1, sizeof *s->published);
+    s->current = calloc(n_defs ? n_defs : 1, sizeof *s->current);
     if (!s->slots || !s->published || !s->current) {
         free(s->slots), free(s->published), free(s->current), free(s);
         return NULL;
     }
-    for (size_t i = 0; i < check_defs_count; i++)
-        if (enabled(conf, check_defs[i].name)) {
-            s->slots[s->n].def = &check_defs[i];
+    for (size_t i = 0; i < n_defs; i++)
+        if (enabled(conf, defs[i].name)) {
+            s->slots[s->n].def = &defs[i];
             s->slots[s->n].s = s;
             s->slots[s->n].work.data = &s->slots[s->n];
             s->n++;
@@ -90,11 +98,29 @@ static void work_cb(uv_work_t *w)
     sl->def->run(sl->s->conf, &sl->state, &sl->running);
 }
 
+static void runner_free(runner_t *s)
+{
+    free(s->slots);
+    free(s->published);
+    free(s->current);
+    free(s);
+}
+
 static void after_work_cb(uv_work_t *w, int status)
 {
     slot_t *sl = w->data;
     runner_t *s = sl->s;
     sl->in_flight = false;
+    if (s->dying) {
+        /* a hung run returned after runner_destroy: its slot was kept for it */
+        check_result_clear(&sl->running);
+        if (sl->def->state_free && sl->state)
+            sl->def->state_free(sl->state);
+        sl->state = NULL;
+        if (s->timer_closed && runner_in_flight(s) == 0)
+            runner_free(s);
+        return;
+    }
     size_t i = (size_t)(sl - s->slots);
     if (sl->pending) {
         sl->pending = false;
@@ -186,10 +212,9 @@ size_t runner_in_flight(const runner_t *s)
 static void on_timer_closed(uv_handle_t *h)
 {
     runner_t *s = h->data;
-    free(s->slots);
-    free(s->published);
-    free(s->current);
-    free(s);
+    s->timer_closed = true;
+    if (runner_in_flight(s) == 0) /* else the last hung run frees it */
+        runner_free(s);
 }
 
 size_t runner_destroy(runner_t **self_p)
@@ -212,6 +237,7 @@ size_t runner_destroy(runner_t **self_p)
         sl->state = NULL;
     }
     s->cb = NULL;
+    s->dying = true;
     uv_close((uv_handle_t *)&s->deadline, on_timer_closed);
     *self_p = NULL;
     return hung;

@@ -17,6 +17,10 @@ typedef void (*runner_done_cb)(runner_t *s, void *arg);
 
 /* Creates a scheduler for conf's enabled checks (conf borrowed). */
 runner_t *runner_new(uv_loop_t *loop, const agent_conf_t *conf);
+/* The same with another check table than check_defs[] (tests inject
+ * checks that block, fail or count their runs); defs borrowed. */
+runner_t *runner_new_defs(uv_loop_t *loop, const agent_conf_t *conf, const check_def_t *defs,
+                          size_t n_defs);
 /* Starts a cycle; cb runs once every check finished or the deadline passed.
  * Returns -1 if a cycle is already running. */
 int runner_start(runner_t *s, runner_done_cb cb, void *arg);
@@ -25,8 +29,10 @@ int runner_start(runner_t *s, runner_done_cb cb, void *arg);
 const check_result_t *runner_results(const runner_t *s, size_t *n);
 /* Number of checks whose run is still going (hung). */
 size_t runner_in_flight(const runner_t *s);
-/* Frees the scheduler. Checks still running keep their state (leaked on
- * purpose: their thread may still use it); returns how many were hung. */
+/* Frees the scheduler; returns how many checks were hung. A hung run keeps
+ * its slot (and conf, which the caller must keep alive) until it returns on
+ * the loop: the runner is freed then, so the loop must run until then or
+ * the process exit without waiting (_exit). */
 size_t runner_destroy(runner_t **self_p);
 
 #endif

@@ -14,10 +14,10 @@
  * the process had died there (returns QR_EIO, leaves the debris behind). */
 typedef enum {
     ATOMICFILE_STOP_NONE = 0,
-    ATOMICFILE_STOP_TEMP_PARTIAL, /* half the data written to the temporary file */
-    ATOMICFILE_STOP_TEMP_WRITTEN, /* all written, not yet fsync'd */
+    ATOMICFILE_STOP_TEMP_PARTIAL,  /* half the data written to the temporary file */
+    ATOMICFILE_STOP_TEMP_WRITTEN,  /* all written, not yet fsync'd */
     ATOMICFILE_STOP_BEFORE_RENAME, /* fsync'd, not renamed */
-    ATOMICFILE_STOP_AFTER_RENAME, /* renamed, directory not yet fsync'd */
+    ATOMICFILE_STOP_AFTER_RENAME,  /* renamed, directory not yet fsync'd */
 } atomicfile_stop_t;
 
 /* Writes len bytes of data to path atomically (mode 0600). The temporary file

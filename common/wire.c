@@ -52,6 +52,12 @@ int wire_unpack(const uint8_t *buf, size_t len, size_t max, wire_env_t **out, qr
         quorate__envelope__free_unpacked(env, NULL);
         return qr_err_set(err, QR_EPROTO, "envelope without a body");
     }
+    /* protobuf-c hands strings over as C strings: an embedded NUL would
+     * silently shorten a name. Such a frame re-packs shorter than it came. */
+    if (quorate__envelope__get_packed_size(env) != len) {
+        quorate__envelope__free_unpacked(env, NULL);
+        return qr_err_set(err, QR_EPROTO, "non-canonical frame (a NUL in a string?)");
+    }
     if (!wire_name_ok(env->sender, 253)) {
         quorate__envelope__free_unpacked(env, NULL);
         return qr_err_set(err, QR_EPROTO, "invalid sender name");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* libfyaml 0.7 keeps marks on scalar tokens only: a collection's line is
  * the line of its first scalar. Returns 1-based line, 0 when unknown. */
@@ -114,8 +115,8 @@ static int parse_bool(struct fy_node *node, const char *where, bool *out, qr_err
     return qr_err_set(err, QR_EPARSE, "%s: expected true or false, got '%s'", where, buf);
 }
 
-static int set_field(const yconf_field_t *f, struct fy_node *val, void *base, const char *where,
-                     qr_err_t *err)
+static int set_field(const yconf_field_t *f, struct fy_node *val, void *base, const char *path,
+                     const char *where, qr_err_t *err)
 {
     char *p = (char *)base + f->offset;
     long long ll;
@@ -144,41 +145,67 @@ static int set_field(const yconf_field_t *f, struct fy_node *val, void *base, co
     case YCONF_BOOL:
         return parse_bool(val, where, (bool *)p, err);
     case YCONF_CUSTOM:
-        return f->parse(val, base, where, err);
+        return f->parse(val, base, path, where, err);
     }
     return qr_err_set(err, QR_EINVAL, "%s: internal: bad field type", where);
 }
 
 /* libfyaml prints its own diagnostics to stderr by default; we collect the
- * first error into err instead. */
+ * first error into err instead. A stream with no document (an empty file, or
+ * only comments) is not an error: *out stays NULL and every default holds. */
 static int load_document(const char *path, struct fy_document **out, qr_err_t *err)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp)
+    *out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0)
         return qr_err_set(err, QR_EIO, "%s: %s", path, strerror(errno));
-    fclose(fp);
+    if (!S_ISREG(st.st_mode))
+        return qr_err_set(err, QR_EIO, "%s: not a regular file", path);
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
     dcfg.colorize = false;
     char *diagbuf = NULL;
     size_t diaglen = 0;
     FILE *dfp = open_memstream(&diagbuf, &diaglen);
     dcfg.fp = dfp;
     struct fy_diag *diag = fy_diag_create(&dcfg);
-    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET, .diag = diag};
-    struct fy_document *doc = fy_document_build_from_file(&cfg, path);
+    /* aliases resolved: `b: *a` must mean a's value, not the text "a" */
+    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT, .diag = diag};
+    struct fy_parser *fyp = fy_parser_create(&cfg);
+    struct fy_document *doc = NULL;
+    bool failed = !fyp || fy_parser_set_input_file(fyp, path) != 0;
+    if (!failed) {
+        doc = fy_parse_load_document(fyp);
+        failed = fy_parser_get_stream_error(fyp);
+        if (doc && !failed) {
+            struct fy_document *more = fy_parse_load_document(fyp);
+            if (more || fy_parser_get_stream_error(fyp)) {
+                fy_document_destroy(more);
+                failed = true;
+                if (dfp && diaglen == 0)
+                    fprintf(dfp, "%s: more than one YAML document\n", path);
+            }
+        }
+    }
+    if (failed) {
+        fy_document_destroy(doc);
+        doc = NULL;
+    }
+    fy_parser_destroy(fyp);
     fy_diag_destroy(diag);
     if (dfp)
         fclose(dfp);
-    if (!doc) {
+    if (failed) {
         /* first line of libfyaml's message: "path:line:col: error: ..." */
         char *nl = diagbuf ? strchr(diagbuf, '\n') : NULL;
         if (nl)
             *nl = '\0';
-        int rc = qr_err_set(err, QR_EPARSE, "%s", diagbuf && *diagbuf ? diagbuf : path);
-        if (!diagbuf || !*diagbuf)
-            qr_err_set(err, QR_EPARSE, "%s: malformed YAML", path);
+        int rc;
+        if (diagbuf && strncmp(diagbuf, path, strlen(path)) == 0)
+            rc = qr_err_set(err, QR_EPARSE, "%s", diagbuf);
+        else
+            rc = qr_err_set(err, QR_EPARSE, "%s: malformed YAML%s%s", path,
+                            diagbuf && *diagbuf ? ": " : "", diagbuf ? diagbuf : "");
         free(diagbuf);
         return rc;
     }
@@ -187,16 +214,32 @@ static int load_document(const char *path, struct fy_document **out, qr_err_t *e
     return 0;
 }
 
+/* An empty document ("---" alone) has a null root. */
+static bool is_null_node(struct fy_node *n)
+{
+    size_t len = 0;
+    return !n || (fy_node_is_scalar(n) && fy_node_get_scalar(n, &len) && len == 0 &&
+                  node_line(n, 0) == 0);
+}
+
 int yconf_load(const char *path, const yconf_field_t *fields, size_t n_fields, void *base,
                qr_err_t *err)
 {
+    return yconf_load_lines(path, fields, n_fields, base, NULL, err);
+}
+
+int yconf_load_lines(const char *path, const yconf_field_t *fields, size_t n_fields, void *base,
+                     int *lines, qr_err_t *err)
+{
+    if (lines)
+        memset(lines, 0, n_fields * sizeof *lines);
     struct fy_document *doc = NULL;
     int rc = load_document(path, &doc, err);
     if (rc)
         return rc;
-    struct fy_node *root = fy_document_root(doc);
+    struct fy_node *root = doc ? fy_document_root(doc) : NULL;
     char where[512];
-    if (!root) { /* empty file: all defaults */
+    if (is_null_node(root)) { /* empty file or document: all defaults */
         fy_document_destroy(doc);
         return 0;
     }
@@ -228,10 +271,13 @@ int yconf_load(const char *path, const yconf_field_t *fields, size_t n_fields, v
             rc = qr_err_set(err, QR_EPARSE, "%s: '%s' has no value", where, f->key);
             break;
         }
-        yconf_where(val, path, where, sizeof where);
+        if (node_line(val, 0) > 0) /* a null value has no mark: keep the key's line */
+            yconf_where(val, path, where, sizeof where);
+        if (lines)
+            lines[f - fields] = node_line(key, 0);
         char fwhere[600];
         snprintf(fwhere, sizeof fwhere, "%s: %s", where, f->key);
-        if ((rc = set_field(f, val, base, fwhere, err)))
+        if ((rc = set_field(f, val, base, path, fwhere, err)))
             break;
     }
     fy_document_destroy(doc);
@@ -246,4 +292,12 @@ void yconf_free(const yconf_field_t *fields, size_t n_fields, void *base)
             free(*p);
             *p = NULL;
         }
+}
+
+int yconf_line_of(const yconf_field_t *fields, size_t n_fields, const int *lines, const char *key)
+{
+    for (size_t i = 0; i < n_fields; i++)
+        if (strcmp(fields[i].key, key) == 0)
+            return lines[i];
+    return 0;
 }

@@ -23,9 +23,10 @@ typedef enum {
 
 typedef struct yconf_field yconf_field_t;
 /* A custom field parser: returns 0 or a QR_E* code, detail in err. `where`
- * is "file:line" of the node for messages. */
-typedef int (*yconf_custom_fn)(struct fy_node *node, void *base, const char *where,
-                               qr_err_t *err);
+ * is "file:line: key" of the node for messages; for an error in one item of
+ * a list, yconf_where(item, path, ...) gives that item's line. */
+typedef int (*yconf_custom_fn)(struct fy_node *node, void *base, const char *path,
+                               const char *where, qr_err_t *err);
 
 struct yconf_field {
     const char *key;
@@ -40,6 +41,14 @@ struct yconf_field {
  * QR_ERANGE with "path:line: reason" in err. */
 int yconf_load(const char *path, const yconf_field_t *fields, size_t n_fields, void *base,
                qr_err_t *err);
+
+/* yconf_load that also fills lines[i] (n_fields entries) with the 1-based
+ * line of fields[i]'s key, 0 when the file does not set it: for errors about
+ * a combination of settings. */
+int yconf_load_lines(const char *path, const yconf_field_t *fields, size_t n_fields, void *base,
+                     int *lines, qr_err_t *err);
+/* The line yconf_load_lines found for key (0: not set). */
+int yconf_line_of(const yconf_field_t *fields, size_t n_fields, const int *lines, const char *key);
 
 /* Formats "file:line" (1-based) of node into buf. */
 void yconf_where(struct fy_node *node, const char *path, char *buf, size_t len);

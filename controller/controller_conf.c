@@ -13,7 +13,8 @@
 
 #define OFF(f) offsetof(controller_conf_t, f)
 
-static int parse_probe_ports(struct fy_node *node, void *base, const char *where, qr_err_t *err)
+static int parse_probe_ports(struct fy_node *node, void *base, const char *path, const char *where,
+                             qr_err_t *err)
 {
     controller_conf_t *c = base;
     if (!fy_node_is_sequence(node))
@@ -22,6 +23,10 @@ static int parse_probe_ports(struct fy_node *node, void *base, const char *where
     void *iter = NULL;
     struct fy_node *item;
     while ((item = fy_node_sequence_iterate(node, &iter)) != NULL) {
+        char at[512], iw[600];
+        yconf_where(item, path, at, sizeof at);
+        snprintf(iw, sizeof iw, "%s: probe_ports", at);
+        where = iw;
         long long v;
         if (c->n_probe_ports >= 32)
             return qr_err_set(err, QR_ERANGE, "%s: at most 32 ports", where);
@@ -92,12 +97,23 @@ int controller_conf_load(const char *path, controller_conf_t **out, qr_err_t *er
     controller_conf_t *c = controller_conf_defaults();
     if (!c)
         return qr_err_set(err, QR_ENOMEM, "out of memory");
-    int rc = yconf_load(path, ctrl_fields, N_FIELDS, c, err);
+    int lines[N_FIELDS];
+    int rc = yconf_load_lines(path, ctrl_fields, N_FIELDS, c, lines, err);
+#define LINE(k) yconf_line_of(ctrl_fields, N_FIELDS, lines, k)
     if (rc == 0 && c->curve && (!c->cert || !c->agent_keys || !c->operator_keys))
-        rc = qr_err_set(err, QR_EPARSE,
-                        "%s: curve is on: cert, agent_keys and operator_keys are required", path);
+        rc = LINE("curve")
+                 ? qr_err_set(err, QR_EPARSE,
+                              "%s:%d: curve is on: cert, agent_keys and operator_keys are "
+                              "required",
+                              path, LINE("curve"))
+                 : qr_err_set(err, QR_EPARSE,
+                              "%s: curve is on (the default): cert, agent_keys and "
+                              "operator_keys are required",
+                              path);
     if (rc == 0 && c->skew_warn_ms > c->skew_fail_ms)
-        rc = qr_err_set(err, QR_ERANGE, "%s: skew_warn_ms is above skew_fail_ms", path);
+        rc = qr_err_set(err, QR_ERANGE, "%s:%d: skew_warn_ms is above skew_fail_ms", path,
+                        LINE("skew_warn_ms") ? LINE("skew_warn_ms") : LINE("skew_fail_ms"));
+#undef LINE
     if (rc == 0 && !(c->path = strdup(path)))
         rc = qr_err_set(err, QR_ENOMEM, "out of memory");
     if (rc) {

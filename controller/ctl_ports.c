@@ -132,7 +132,7 @@ int ctl_ports_main(int argc, char **argv)
         return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
     }
     if (o.json) {
-        json_dumpf(m, stdout, JSON_INDENT(2));
+        json_dumpf(m, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
     } else {
         print_matrix(m);

@@ -44,7 +44,7 @@ static int request(ctl_opts_t *o, const char *cmd, int nargs, char **args, json_
 
 static void print_json(json_t *j)
 {
-    json_dumpf(j, stdout, JSON_INDENT(2));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     fputc('\n', stdout);
 }
 
@@ -171,7 +171,7 @@ int ctl_checks_main(int argc, char **argv)
             size_t i;
             json_t *c;
             json_array_foreach(json_object_get(j, "checks"), i, c) {
-                char *vals = json_dumps(json_object_get(c, "values"), JSON_COMPACT);
+                char *vals = json_dumps(json_object_get(c, "values"), JSON_COMPACT | JSON_REAL_PRECISION(10));
                 printf("  %-8s %-7s %s\n           %s\n",
                        json_string_value(json_object_get(c, "name")),
                        json_string_value(json_object_get(c, "status")),

@@ -398,7 +398,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
 /* Replies to an operator; `to` holds the routing frames (copied). */
 static void op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result)
 {
-    char *text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    char *text = result ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     Quorate__OpReply rep = QUORATE__OP_REPLY__INIT;
     rep.code = code;
     rep.error = (char *)error;

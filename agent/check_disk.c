@@ -1,0 +1,377 @@
+/* disk check: probe (stat, statvfs, a write test or the permission bits) and
+ * a pure evaluator. The evaluator is what decides MongoDB eligibility on the
+ * controller (datadir_separate, datadir_gb, root_free_gb), so its value names
+ * match the inventory's. */
+#include "check_disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define DISK_MAX_GROUPS 256
+
+static const char *errstr(int e, char *buf, size_t n)
+{
+    return strerror_r(e, buf, n); /* GNU variant: thread-safe, returns the text */
+}
+
+/* The permission class (owner, group, other) that applies to this user. */
+static unsigned mode_bits_for(uint32_t uid, const uint32_t *gids, int ngids, uint32_t owner,
+                              uint32_t group, uint32_t mode)
+{
+    if (uid == owner)
+        return (mode >> 6) & 7u;
+    for (int i = 0; i < ngids; i++)
+        if (gids[i] == group)
+            return (mode >> 3) & 7u;
+    return mode & 7u;
+}
+
+bool check_disk_mode_allows_write(uint32_t uid, const uint32_t *gids, int ngids, uint32_t owner,
+                                  uint32_t group, uint32_t mode)
+{
+    if (uid == 0)
+        return true; /* CAP_DAC_OVERRIDE */
+    /* creating a file needs write and search on the directory */
+    return (mode_bits_for(uid, gids, ngids, owner, group, mode) & 3u) == 3u;
+}
+
+/* Create, write, fsync and remove a file: what mongod will do, as this user. */
+static void write_test(const char *dir, disk_facts_t *out)
+{
+    char path[PATH_MAX], eb[128];
+    out->write_method = DISK_WRITE_TEST;
+    if (snprintf(path, sizeof path, "%s/.quorate-write-test.XXXXXX", dir) >= (int)sizeof path) {
+        out->writable = -1;
+        snprintf(out->write_detail, sizeof out->write_detail, "path too long");
+        return;
+    }
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        out->writable = 0;
+        snprintf(out->write_detail, sizeof out->write_detail, "create: %s",
+                 errstr(errno, eb, sizeof eb));
+        return;
+    }
+    static const char data[] = "quorate write test\n";
+    const char *step = NULL;
+    int e = 0;
+    if (write(fd, data, sizeof data - 1) != (ssize_t)(sizeof data - 1)) {
+        step = "write";
+        e = errno ? errno : ENOSPC;
+    } else if (fsync(fd) != 0) {
+        step = "fsync";
+        e = errno;
+    }
+    close(fd);
+    if (unlink(path) != 0 && !step) {
+        step = "unlink";
+        e = errno;
+    }
+    if (step) {
+        out->writable = 0;
+        snprintf(out->write_detail, sizeof out->write_detail, "%s: %s", step,
+                 errstr(e, eb, sizeof eb));
+    } else {
+        out->writable = 1;
+    }
+}
+
+/* Another user: judge by owner/group/mode of the data dir and search
+ * permission on every ancestor. ACLs are not evaluated; when the dir has an
+ * access ACL, the bits alone cannot decide and we say so. */
+static void perm_bits_test(const char *dir, const struct passwd *pw, disk_facts_t *out)
+{
+    char real[PATH_MAX], eb[128];
+    out->write_method = DISK_WRITE_PERM_BITS;
+
+    gid_t groups[DISK_MAX_GROUPS];
+    int ngroups = DISK_MAX_GROUPS;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+        ngroups = DISK_MAX_GROUPS; /* truncated list: the first 256 groups count */
+    uint32_t gids[DISK_MAX_GROUPS];
+    for (int i = 0; i < ngroups; i++)
+        gids[i] = (uint32_t)groups[i];
+
+    if (!realpath(dir, real)) {
+        out->writable = -1;
+        snprintf(out->write_detail, sizeof out->write_detail, "realpath: %s",
+                 errstr(errno, eb, sizeof eb));
+        return;
+    }
+    /* every ancestor needs search (x) permission */
+    size_t len = strlen(real);
+    for (size_t i = 0; i <= len; i++) {
+        if (real[i] != '/' && real[i] != '\0')
+            continue;
+        char save = real[i];
+        bool last = save == '\0';
+        real[i] = '\0';
+        const char *p = i == 0 ? "/" : real;
+        struct stat st;
+        if (stat(p[0] ? p : "/", &st) != 0) {
+            out->writable = -1;
+            snprintf(out->write_detail, sizeof out->write_detail, "stat %.100s: %s", p,
+                     errstr(errno, eb, sizeof eb));
+            return;
+        }
+        unsigned bits = mode_bits_for((uint32_t)pw->pw_uid, gids, ngroups, (uint32_t)st.st_uid,
+                                      (uint32_t)st.st_gid, (uint32_t)st.st_mode);
+        if (pw->pw_uid != 0 && !last && !(bits & 1u)) {
+            out->writable = 0;
+            snprintf(out->write_detail, sizeof out->write_detail,
+                     "no search permission on %.100s (mode %03o)", p, (unsigned)st.st_mode & 0777u);
+            return;
+        }
+        if (last) {
+            bool ok = check_disk_mode_allows_write((uint32_t)pw->pw_uid, gids, ngroups,
+                                                   (uint32_t)st.st_uid, (uint32_t)st.st_gid,
+                                                   (uint32_t)st.st_mode);
+            if (pw->pw_uid != 0 && getxattr(real, "system.posix_acl_access", NULL, 0) > 0) {
+                out->writable = -1;
+                snprintf(out->write_detail, sizeof out->write_detail,
+                         "has a POSIX ACL: permission bits alone cannot decide "
+                         "(run the agent as that user for a write test)");
+                return;
+            }
+            if (out->datadir_readonly) {
+                out->writable = 0;
+                snprintf(out->write_detail, sizeof out->write_detail, "read-only filesystem");
+                return;
+            }
+            out->writable = ok ? 1 : 0;
+            if (!ok)
+                snprintf(out->write_detail, sizeof out->write_detail,
+                         "owner uid %u gid %u mode %03o grants no write+search",
+                         (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 0777u);
+            return;
+        }
+        real[i] = save;
+    }
+}
+
+static void probe_writable(const agent_conf_t *conf, disk_facts_t *out)
+{
+    char buf[4096], eb[128];
+    struct passwd pwbuf, *pw = NULL;
+    if (!conf->install_user || !conf->install_user[0]) {
+        /* our own user: the write test needs no passwd entry */
+        write_test(out->datadir, out);
+        return;
+    }
+    int e = getpwnam_r(conf->install_user, &pwbuf, buf, sizeof buf, &pw);
+    if (!pw) {
+        out->writable = -1;
+        if (e)
+            snprintf(out->write_detail, sizeof out->write_detail, "getpwnam %s: %s",
+                     conf->install_user, errstr(e, eb, sizeof eb));
+        else
+            snprintf(out->write_detail, sizeof out->write_detail, "no such user: %s",
+                     conf->install_user);
+        return;
+    }
+    /* Only the user itself can really try; for anyone else (the agent runs
+     * as quorate or root, the install user is someone else) the bits decide. */
+    if (pw->pw_uid == geteuid())
+        write_test(out->datadir, out);
+    else
+        perm_bits_test(out->datadir, pw, out);
+}
+
+int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->datadir, sizeof out->datadir, "%s", conf->datadir ? conf->datadir : "/datadir");
+    snprintf(out->rootdir, sizeof out->rootdir, "%s", conf->rootdir ? conf->rootdir : "/");
+    out->writable = -1;
+    if (conf->install_user && conf->install_user[0]) {
+        snprintf(out->install_user, sizeof out->install_user, "%s", conf->install_user);
+    } else {
+        char buf[4096];
+        struct passwd pwbuf, *pw = NULL;
+        getpwuid_r(geteuid(), &pwbuf, buf, sizeof buf, &pw);
+        if (pw)
+            snprintf(out->install_user, sizeof out->install_user, "%s", pw->pw_name);
+        else
+            snprintf(out->install_user, sizeof out->install_user, "uid %u", (unsigned)geteuid());
+    }
+
+    struct stat st;
+    struct statvfs vfs;
+    if (stat(out->datadir, &st) != 0) {
+        out->datadir_errno = errno;
+        out->datadir_statvfs_errno = errno;
+    } else {
+        out->datadir_is_dir = S_ISDIR(st.st_mode);
+        out->datadir_dev = (uint64_t)st.st_dev;
+        if (statvfs(out->datadir, &vfs) != 0) {
+            out->datadir_statvfs_errno = errno;
+        } else {
+            out->datadir_total_bytes = (uint64_t)vfs.f_blocks * (uint64_t)vfs.f_frsize;
+            out->datadir_avail_bytes = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+            out->datadir_readonly = (vfs.f_flag & ST_RDONLY) != 0;
+        }
+    }
+    if (stat(out->rootdir, &st) != 0) {
+        out->rootdir_errno = errno;
+        out->rootdir_statvfs_errno = errno;
+    } else {
+        out->rootdir_dev = (uint64_t)st.st_dev;
+        if (statvfs(out->rootdir, &vfs) != 0) {
+            out->rootdir_statvfs_errno = errno;
+        } else {
+            out->root_total_bytes = (uint64_t)vfs.f_blocks * (uint64_t)vfs.f_frsize;
+            out->root_avail_bytes = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+        }
+    }
+    if (out->datadir_errno == 0 && out->datadir_is_dir)
+        probe_writable(conf, out);
+    return 0;
+}
+
+/* ---- evaluator (pure) ---- */
+
+static double gb3(uint64_t bytes)
+{
+    return round((double)bytes / DISK_GB * 1000.0) / 1000.0;
+}
+
+/* One decimal, rounded down: 49.99 GB must not print as "50.0 GB < 50 GB". */
+static double gb_floor1(uint64_t bytes)
+{
+    return floor((double)bytes / DISK_GB * 10.0) / 10.0;
+}
+
+static void finding(check_result_t *out, json_t *list, check_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void finding(check_result_t *out, json_t *list, check_status_t st, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_array_append_new(list,
+                          json_pack("{s:s, s:s}", "status", check_status_str(st), "message", msg));
+    check_result_worsen(out, st, "%s", msg);
+}
+
+void check_disk_eval(const disk_facts_t *f, const agent_conf_t *conf, check_result_t *out)
+{
+    char eb[128];
+    json_t *v = out->values;
+    json_t *findings = json_array();
+    bool dd_ok = f->datadir_errno == 0 && f->datadir_is_dir;
+    bool dd_sizes = dd_ok && f->datadir_statvfs_errno == 0;
+    bool root_ok = f->rootdir_errno == 0;
+    bool root_sizes = root_ok && f->rootdir_statvfs_errno == 0;
+    double min_gb = conf->datadir_min_gb, root_min_gb = conf->root_free_min_gb;
+
+    json_object_set_new(v, "datadir", json_string(f->datadir));
+    json_object_set_new(v, "rootdir", json_string(f->rootdir));
+    json_object_set_new(v, "datadir_exists", json_boolean(f->datadir_errno == 0));
+    json_object_set_new(v, "datadir_is_dir", json_boolean(dd_ok));
+    json_object_set_new(v, "datadir_separate",
+                        dd_ok && root_ok ? json_boolean(f->datadir_dev != f->rootdir_dev)
+                                         : json_null());
+    json_object_set_new(v, "datadir_bytes",
+                        dd_sizes ? json_integer((json_int_t)f->datadir_total_bytes) : json_null());
+    json_object_set_new(v, "datadir_gb",
+                        dd_sizes ? json_real(gb3(f->datadir_total_bytes)) : json_null());
+    json_object_set_new(v, "datadir_free_gb",
+                        dd_sizes ? json_real(gb3(f->datadir_avail_bytes)) : json_null());
+    json_object_set_new(v, "datadir_readonly",
+                        dd_sizes ? json_boolean(f->datadir_readonly) : json_null());
+    json_object_set_new(v, "root_free_bytes",
+                        root_sizes ? json_integer((json_int_t)f->root_avail_bytes) : json_null());
+    json_object_set_new(v, "root_free_gb",
+                        root_sizes ? json_real(gb3(f->root_avail_bytes)) : json_null());
+    json_object_set_new(v, "root_gb",
+                        root_sizes ? json_real(gb3(f->root_total_bytes)) : json_null());
+    json_object_set_new(v, "datadir_min_gb", json_real(min_gb));
+    json_object_set_new(v, "root_free_min_gb", json_real(root_min_gb));
+    json_object_set_new(v, "install_user", json_string(f->install_user));
+    json_object_set_new(v, "writable", f->writable < 0 ? json_null() : json_boolean(f->writable));
+    json_object_set_new(v, "write_method",
+                        f->write_method == DISK_WRITE_TEST        ? json_string("write-test")
+                        : f->write_method == DISK_WRITE_PERM_BITS ? json_string("permission-bits")
+                                                                  : json_null());
+    if (f->write_detail[0])
+        json_object_set_new(v, "write_detail", json_string(f->write_detail));
+
+    /* Order matters for equal severities: the first failure names the summary. */
+    if (f->datadir_errno == ENOENT)
+        finding(out, findings, CHECK_FAIL, "data dir %s does not exist", f->datadir);
+    else if (f->datadir_errno)
+        finding(out, findings, CHECK_FAIL, "data dir %s: %s", f->datadir,
+                errstr(f->datadir_errno, eb, sizeof eb));
+    else if (!f->datadir_is_dir)
+        finding(out, findings, CHECK_FAIL, "data dir %s is not a directory", f->datadir);
+
+    if (!root_ok)
+        finding(out, findings, CHECK_UNKNOWN, "root dir %s: %s", f->rootdir,
+                errstr(f->rootdir_errno, eb, sizeof eb));
+    else if (dd_ok && f->datadir_dev == f->rootdir_dev)
+        finding(out, findings, CHECK_FAIL,
+                "data dir %s is on the same filesystem as %s (needs its own)", f->datadir,
+                f->rootdir);
+
+    if (dd_ok && !dd_sizes)
+        finding(out, findings, CHECK_UNKNOWN, "statvfs %s: %s", f->datadir,
+                errstr(f->datadir_statvfs_errno, eb, sizeof eb));
+    else if (dd_sizes && (double)f->datadir_total_bytes < min_gb * DISK_GB)
+        finding(out, findings, CHECK_FAIL, "data dir capacity %.1f GB < %g GB",
+                gb_floor1(f->datadir_total_bytes), min_gb);
+
+    if (dd_ok) {
+        const char *how =
+            f->write_method == DISK_WRITE_PERM_BITS ? "permission bits" : "write test";
+        if (f->writable == 0)
+            finding(out, findings, CHECK_FAIL, "data dir not writable by %s (%s: %s)",
+                    f->install_user, how, f->write_detail);
+        else if (f->writable < 0)
+            finding(out, findings, CHECK_UNKNOWN, "cannot tell if %s can write the data dir: %s",
+                    f->install_user[0] ? f->install_user : "install user", f->write_detail);
+    }
+
+    if (root_ok && !root_sizes)
+        finding(out, findings, CHECK_UNKNOWN, "statvfs %s: %s", f->rootdir,
+                errstr(f->rootdir_statvfs_errno, eb, sizeof eb));
+    else if (root_sizes && (double)f->root_avail_bytes < root_min_gb * DISK_GB)
+        finding(out, findings, CHECK_FAIL, "root free %.1f GB < %g GB",
+                gb_floor1(f->root_avail_bytes), root_min_gb);
+
+    size_t n = json_array_size(findings);
+    if (n == 0) {
+        check_result_set(out, CHECK_OK,
+                         "data dir %s: %.1f GB on its own filesystem, writable by %s "
+                         "(%s); root free %.1f GB",
+                         f->datadir, gb_floor1(f->datadir_total_bytes), f->install_user,
+                         f->write_method == DISK_WRITE_PERM_BITS ? "permission bits" : "write test",
+                         gb_floor1(f->root_avail_bytes));
+    } else if (n > 1) {
+        size_t len = strlen(out->summary);
+        snprintf(out->summary + len, sizeof out->summary - len, " (+%zu more)", n - 1);
+    }
+    json_object_set_new(v, "findings", findings);
+}
+
+void check_disk_run(const agent_conf_t *conf, void **state, check_result_t *out)
+{
+    (void)state;
+    disk_facts_t facts;
+    check_disk_probe(conf, &facts);
+    check_disk_eval(&facts, conf, out);
+}
