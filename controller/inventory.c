@@ -270,6 +270,30 @@ static const char *check_status_of(const inv_node_t *n, const char *check)
     return NULL;
 }
 
+/* A swarm manager's view of node `name` ({hostname, role, labels, ...}) from
+ * any up manager's docker check: workers cannot read labels themselves. */
+static json_t *swarm_view_of(const inventory_t *inv, const char *name)
+{
+    for (size_t i = 0; i < inv->n; i++) {
+        const inv_node_t *m = &inv->nodes[i];
+        json_t *list = m->up ? json_object_get(check_values(m, "docker"), "swarm_nodes") : NULL;
+        size_t k;
+        json_t *e;
+        json_array_foreach(list, k, e) {
+            const char *h = json_string_value(json_object_get(e, "hostname"));
+            if (h && strcmp(h, name) == 0)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+static void copy_number(json_t *o, const char *key, json_t *from, const char *field)
+{
+    json_t *v = json_object_get(from, field);
+    json_object_set_new(o, key, json_is_number(v) ? json_incref(v) : json_integer(0));
+}
+
 json_t *inventory_export_json(const inventory_t *inv)
 {
     json_t *nodes = json_array();
@@ -277,12 +301,20 @@ json_t *inventory_export_json(const inventory_t *inv)
         const inv_node_t *n = &inv->nodes[i];
         json_t *docker = check_values(n, "docker"), *disk = check_values(n, "disk"),
                *host = check_values(n, "host");
-        json_t *labels = json_object_get(docker, "labels");
-        const char *role = json_string_value(json_object_get(docker, "role"));
+        json_t *swarm = swarm_view_of(inv, n->name);
+        json_t *labels = json_object_get(swarm, "labels");
+        if (!json_is_object(labels))
+            labels = json_object_get(docker, "labels");
+        const char *role = json_string_value(json_object_get(swarm, "role"));
+        if (!role)
+            role = json_string_value(json_object_get(docker, "role"));
         const char *disk_st = check_status_of(n, "disk");
-        json_t *o = json_pack("{s:s, s:s, s:b, s:b}", "hostname", n->name, "dc", n->dc, "manager",
+        /* healthy: up, and its data disk passes (eligibility itself is the
+         * planner's call from the numbers below) */
+        json_t *o = json_pack("{s:s, s:s, s:b, s:b}", "hostname", n->name, "dc",
+                              n->dc[0] ? n->dc : "default", "manager",
                               role && strcmp(role, "manager") == 0, "healthy",
-                              n->up && (!disk_st || strcmp(disk_st, "fail") != 0));
+                              n->up && disk_st && strcmp(disk_st, "fail") != 0);
         json_t *v;
         if ((v = json_object_get(host, "ssd")) && json_is_boolean(v))
             json_object_set(o, "ssd", v);
@@ -290,12 +322,13 @@ json_t *inventory_export_json(const inventory_t *inv)
             json_object_set(o, "cpus", v);
         if ((v = json_object_get(host, "mem_gb")) && json_is_number(v))
             json_object_set(o, "mem_gb", v);
-        if ((v = json_object_get(disk, "datadir_gb")) && json_is_number(v))
-            json_object_set(o, "datadir_gb", v);
-        if ((v = json_object_get(disk, "datadir_separate")) && json_is_boolean(v))
-            json_object_set(o, "datadir_separate", v);
-        if ((v = json_object_get(disk, "root_free_gb")) && json_is_number(v))
-            json_object_set(o, "root_free_gb", v);
+        /* unknown disk facts make a node ineligible, never a malformed inventory */
+        copy_number(o, "datadir_gb", disk, "datadir_gb");
+        copy_number(o, "root_free_gb", disk, "root_free_gb");
+        v = json_object_get(disk, "datadir_separate");
+        json_object_set_new(o, "datadir_separate", json_boolean(json_is_true(v)));
+        if (n->address[0])
+            json_object_set_new(o, "addr", json_string(n->address));
         json_object_set_new(o, "labels", json_is_object(labels) ? json_deep_copy(labels)
                                                                  : json_object());
         json_array_append_new(nodes, o);

@@ -25,6 +25,15 @@ echo "$checks_out" | jq -e '.checks[] | select(.name=="host") | .values.cpus > 0
     || qr_fail "checks ai1 has no host values: $checks_out"
 qr_ok "quoratectl checks shows values"
 
+# the live inventory is valid planner input (the plan itself may be "no valid
+# plan": these agents' data dirs are not separate filesystems)
+"$QR_BIN/quoratectl" inventory --json >"$QR_TMP/inv.json" || qr_fail "inventory failed"
+jq -e '.nodes | length == 3' "$QR_TMP/inv.json" >/dev/null || qr_fail "inventory lacks nodes"
+rc=0; "$QR_BIN/quoratectl" plan --inventory "$QR_TMP/inv.json" --json >"$QR_TMP/plan.json" || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || qr_fail "plan rejected the live inventory (exit $rc)"
+jq -e 'has("ok") and (.errors | length >= 0)' "$QR_TMP/plan.json" >/dev/null || qr_fail "no plan JSON"
+qr_ok "live inventory feeds the planner (exit $rc)"
+
 # kill -9 one agent: down within 3 s
 kill -KILL "$PID_ai3"; t0=$(qr_now_ms)
 ai3_down() { status | jq -e '.nodes[] | select(.name=="ai3") | .up == false' >/dev/null; }

@@ -595,7 +595,9 @@ static void test_inventory_export_maps_check_values_to_planner_format(void **sta
                "{\"ssd\":false,\"cpus\":4,\"mem_gb\":8}");
     deliver(inv, 0, &r, KEY_A, NULL);
 
-    /* values of the wrong type are left out, not passed on */
+    /* values of the wrong type are left out, not passed on; the disk facts
+     * the planner requires become 0/false (an ineligible node, never a
+     * malformed inventory) */
     report_init(&r, "ai3", "east");
     report_add(&r, "docker", QUORATE__STATUS__STATUS_OK, "?",
                "{\"role\":7,\"labels\":[\"worker\"]}");
@@ -634,7 +636,8 @@ static void test_inventory_export_maps_check_values_to_planner_format(void **sta
 
     json_t *got3 = node_by_name(nodes, "hostname", "ai3");
     assert_json_is("{\"hostname\":\"ai3\",\"dc\":\"east\",\"manager\":false,"
-                   "\"healthy\":true,\"labels\":{}}",
+                   "\"healthy\":true,\"datadir_gb\":0,\"datadir_separate\":false,"
+                   "\"root_free_gb\":0,\"labels\":{}}",
                    got3);
 
     /* a down node is not healthy, whatever it reported before */
