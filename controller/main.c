@@ -1,5 +1,6 @@
 /* quorate-controller: keeps the cluster view from the agents' reports and
  * answers quoratectl. */
+#include <curl/curl.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "alerting.h"
 #include "controller_conf.h"
 #include "log.h"
 #include "server.h"
@@ -62,6 +64,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("quorate-controller", level);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     controller_conf_t *conf = NULL;
     qr_err_t err = {{0}};
     if (controller_conf_load(config, &conf, &err) != 0) {
@@ -69,6 +72,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        alerting_t *al = NULL;
+        if (conf->alerts_config && alerting_new(conf->alerts_config, &al, &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            controller_conf_destroy(&conf);
+            return 1;
+        }
+        alerting_destroy(&al);
         printf("%s: ok\n", config);
         controller_conf_destroy(&conf);
         return 0;
@@ -91,6 +101,7 @@ int main(int argc, char **argv)
     server_destroy(&the_server);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    curl_global_cleanup();
     log_info("event=stopped");
     return 0;
 }

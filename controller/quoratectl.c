@@ -10,6 +10,7 @@ static const ctl_command_t commands[] = {
     {"status", ctl_status_main, "the live cluster view: nodes, liveness, clocks, checks"},
     {"checks", ctl_checks_main, "every check of one node with its measured values"},
     {"ports", ctl_ports_main, "the reachability matrix of the required ports between hosts"},
+    {"alerts", ctl_alerts_main, "alerts pending and firing, where they were sent; test a receiver"},
     {"inventory", ctl_inventory_main, "the live inventory in the planner's JSON format"},
     {"keygen", ctl_keygen_main, "write a CURVE keypair for an agent, controller or operator"},
     {"recover", ctl_recover_main, "plan the forced replica-set recovery after losing a data centre's majority"},

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "alerting.h"
 #include "inventory.h"
 #include "portmatrix.h"
 #include "keys.h"
@@ -33,6 +34,14 @@ struct server {
     uint64_t cmd_id, probe_first_id; /* command ids of the current probe round */
     zmsg_t *ports_waiting[16];       /* operators waiting for a fresh matrix */
     size_t n_ports_waiting;
+    alerting_t *alerting;            /* NULL without alerts_config */
+    uv_timer_t alert_timer, notify_timer;
+    struct {
+        zmsg_t *to;
+        char receiver[64];
+        int64_t deadline_ms;
+    } tests_waiting[8];              /* operators waiting for `alerts test` */
+    size_t n_tests_waiting;
     uint64_t seq, bad_frames, unauthorised, started_ms;
     log_limit_t bad_lim, auth_lim;
     bool started;
@@ -316,6 +325,15 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
     const char *cmd = req->command ? req->command : "";
     if (strcmp(cmd, "ports") == 0)
         return portmatrix_json(s->ports, now_ms(s));
+    if (strcmp(cmd, "alerts") == 0) {
+        if (!s->alerting) {
+            *code = QR_EUNAVAIL;
+            snprintf(errbuf, errlen, "alerting is not configured on this controller "
+                                     "(alerts_config)");
+            return NULL;
+        }
+        return alerting_json(s->alerting, wire_now_us() / 1000);
+    }
     if (strcmp(cmd, "status") == 0)
         return status_json(s);
     if (strcmp(cmd, "inventory") == 0)
@@ -376,6 +394,30 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         s->ports_waiting[s->n_ports_waiting++] = keep;
         if (s->n_ports_waiting == 1)
             probe_round(s);
+        wire_free(&env);
+        return;
+    }
+    if (strcmp(env->op_request->command, "alerts_test") == 0 && env->op_request->n_args == 1 &&
+        s->alerting && s->n_tests_waiting < 8) {
+        zmsg_t *keep = zmsg_new();
+        zmsg_append(keep, &(zframe_t *){zframe_dup(rid)});
+        if (req)
+            zmsg_addmem(keep, NULL, 0);
+        int rc = alerting_test(s->alerting, env->op_request->args[0], wire_now_us() / 1000);
+        log_info("event=operator_request operator=%s command=alerts_test receiver=%s code=%d",
+                 env->sender, env->op_request->args[0], rc);
+        if (rc != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "no receiver named '%s'", env->op_request->args[0]);
+            op_reply(s, keep, rc, msg, NULL);
+            zmsg_destroy(&keep);
+        } else {
+            size_t k = s->n_tests_waiting++;
+            s->tests_waiting[k].to = keep;
+            snprintf(s->tests_waiting[k].receiver, sizeof s->tests_waiting[k].receiver, "%s",
+                     env->op_request->args[0]);
+            s->tests_waiting[k].deadline_ms = now_ms(s) + 60000;
+        }
         wire_free(&env);
         return;
     }
@@ -459,6 +501,37 @@ static void on_probe_timer(uv_timer_t *t)
         probe_round(s);
 }
 
+static void on_alert_timer(uv_timer_t *t)
+{
+    server_t *s = t->data;
+    json_t *st = status_json(s);
+    json_t *pm = portmatrix_json(s->ports, now_ms(s));
+    alerting_step(s->alerting, s->inv, st, pm, now_ms(s), wire_now_us() / 1000);
+    json_decref(st);
+    json_decref(pm);
+}
+
+/* Drives deliveries and answers operators waiting for a test result. */
+static void on_notify_timer(uv_timer_t *t)
+{
+    server_t *s = t->data;
+    if (alerting_busy(s->alerting))
+        alerting_perform(s->alerting, wire_now_us() / 1000);
+    for (size_t i = 0; i < s->n_tests_waiting;) {
+        json_t *r = alerting_test_result(s->alerting, s->tests_waiting[i].receiver);
+        bool late = now_ms(s) > s->tests_waiting[i].deadline_ms;
+        if (!r && !late) {
+            i++;
+            continue;
+        }
+        op_reply(s, s->tests_waiting[i].to, r ? 0 : QR_ETIMEOUT,
+                 r ? "" : "no final outcome within 60 s (still retrying)", r);
+        json_decref(r);
+        zmsg_destroy(&s->tests_waiting[i].to);
+        s->tests_waiting[i] = s->tests_waiting[--s->n_tests_waiting];
+    }
+}
+
 static void on_wd(uv_timer_t *t)
 {
     (void)t;
@@ -485,6 +558,10 @@ int server_new(uv_loop_t *loop, controller_conf_t *conf, server_t **out, qr_err_
     }
     zhashx_set_destructor(s->routes, route_free);
     int rc = 0;
+    if (conf->alerts_config && (rc = alerting_new(conf->alerts_config, &s->alerting, err)) != 0) {
+        server_destroy(&s);
+        return rc;
+    }
     if (conf->curve) {
         if ((rc = keys_load_secret(conf->cert, &s->cert, err)) != 0 ||
             (rc = keys_load_store(conf->agent_keys, &s->agent_store, err)) != 0 ||
@@ -538,6 +615,13 @@ int server_start(server_t *s, qr_err_t *err)
     s->probe_timer.data = s->probe_deadline.data = s;
     uv_timer_start(&s->probe_timer, on_probe_timer, (uint64_t)s->conf->probe_interval_ms,
                    (uint64_t)s->conf->probe_interval_ms);
+    uv_timer_init(s->loop, &s->alert_timer);
+    uv_timer_init(s->loop, &s->notify_timer);
+    s->alert_timer.data = s->notify_timer.data = s;
+    if (s->alerting) {
+        uv_timer_start(&s->alert_timer, on_alert_timer, 1000, 1000);
+        uv_timer_start(&s->notify_timer, on_notify_timer, 100, 100);
+    }
     uv_timer_start(&s->tick_timer, on_tick, (uint64_t)s->conf->tick_ms,
                    (uint64_t)s->conf->tick_ms);
     uv_timer_start(&s->ping_timer, on_ping_timer, (uint64_t)s->conf->ping_interval_ms,
@@ -565,6 +649,11 @@ void server_stop(server_t *s)
     uv_close((uv_handle_t *)&s->wd_timer, NULL);
     uv_close((uv_handle_t *)&s->probe_timer, NULL);
     uv_close((uv_handle_t *)&s->probe_deadline, NULL);
+    uv_close((uv_handle_t *)&s->alert_timer, NULL);
+    uv_close((uv_handle_t *)&s->notify_timer, NULL);
+    for (size_t i = 0; i < s->n_tests_waiting; i++)
+        zmsg_destroy(&s->tests_waiting[i].to);
+    s->n_tests_waiting = 0;
     for (size_t i = 0; i < s->n_ports_waiting; i++)
         zmsg_destroy(&s->ports_waiting[i]);
     s->n_ports_waiting = 0;
@@ -586,6 +675,7 @@ void server_destroy(server_t **self_p)
     zhashx_destroy(&s->routes);
     inventory_destroy(&s->inv);
     portmatrix_destroy(&s->ports);
+    alerting_destroy(&s->alerting);
     zcert_destroy(&s->cert);
     zcertstore_destroy(&s->agent_store);
     zcertstore_destroy(&s->op_store);

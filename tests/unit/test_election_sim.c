@@ -590,7 +590,7 @@ static void chaos(sim_t *s)
                 }
             ev(s, "n%d asymmetric: cannot %s", i + 1, out ? "send" : "receive");
         } else if (kind == 3) {
-            bool side[MAX_N];
+            bool side[MAX_N] = {false};
             for (int k = 0; k < s->n; k++)
                 side[k] = srng(s) & 1;
             for (int a = 0; a < s->n; a++)
