@@ -272,3 +272,13 @@ json_t *alerting_test_result(const alerting_t *al, const char *receiver)
         return NULL; /* not final yet */
     return json_incref(r);
 }
+
+json_t *alerting_nlog_json(const alerting_t *al)
+{
+    return alerts_nlog_to_json(al->nlog);
+}
+
+int alerting_nlog_load(alerting_t *al, const json_t *j, qr_err_t *err)
+{
+    return alerts_nlog_from_json(al->nlog, j, err);
+}

@@ -42,4 +42,10 @@ int alerting_test(alerting_t *al, const char *receiver, int64_t wall_ms);
  * response}) or NULL while none is known (new reference). */
 json_t *alerting_test_result(const alerting_t *al, const char *receiver);
 
+/* The notification log as JSON (new reference), for the replicated state
+ * document; and loading one (a new leader starts from the newest committed
+ * log, so receivers do not hear the same thing twice). */
+json_t *alerting_nlog_json(const alerting_t *al);
+int alerting_nlog_load(alerting_t *al, const json_t *j, qr_err_t *err);
+
 #endif

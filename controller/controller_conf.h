@@ -8,6 +8,17 @@
 
 #include "err.h"
 
+#define CONTROLLER_MAX_PEERS 8
+
+/* Another controller replica. */
+typedef struct {
+    int id;                   /* election id 1..255, unique */
+    char *name;               /* its `id` (name) */
+    char *endpoint;           /* its peers_endpoint */
+    char *operators_endpoint; /* where quoratectl is redirected when it leads */
+    char *public_key;         /* its CURVE public key */
+} controller_peer_t;
+
 typedef struct {
     char *path;
     char *id;                  /* controller name; default hostname */
@@ -27,6 +38,14 @@ typedef struct {
     int max_nodes;             /* default 1000 */
     int max_frame;             /* bytes, default 1 MiB */
     char *alerts_config;       /* alert routing YAML (optional) */
+    int election_id;           /* 1..255, unique among the controllers, default 1 */
+    char *peers_endpoint;      /* bind for the other controllers, default tcp://127.0.0.1:7702 */
+    char *controller_keys;     /* directory of the other controllers' public certs */
+    size_t n_peers;
+    controller_peer_t peers[CONTROLLER_MAX_PEERS];
+    int heartbeat_ms;          /* leader heartbeat, default 100 */
+    int election_min_ms;       /* randomised election timeout, default 500..1000 */
+    int election_max_ms;
     int probe_interval_ms;     /* reachability matrix round period, default 30000 */
     int probe_timeout_ms;      /* per connect, default 1000 */
     size_t n_probe_ports;

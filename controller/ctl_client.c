@@ -124,9 +124,38 @@ void ctl_opts_free(ctl_opts_t *o)
     memset(o, 0, sizeof *o);
 }
 
+static int request_once(const ctl_opts_t *o, const char *command, int nargs, char **args,
+                        json_t **result, json_t **redirect, qr_err_t *err);
+
 int ctl_request(const ctl_opts_t *o, const char *command, int nargs, char **args,
                 json_t **result, qr_err_t *err)
 {
+    json_t *redirect = NULL;
+    int rc = request_once(o, command, nargs, args, result, &redirect, err);
+    if (rc == QR_EUNAVAIL && redirect) {
+        /* a follower named the leader: ask it instead (once) */
+        ctl_opts_t to = *o;
+        to.controller = (char *)json_string_value(json_object_get(redirect, "endpoint"));
+        const char *key = json_string_value(json_object_get(redirect, "public_key"));
+        if (key)
+            to.controller_key = (char *)key;
+        if (to.controller) {
+            fprintf(stderr, "quoratectl: %s is a follower; asking the leader %s at %s\n",
+                    o->controller, json_string_value(json_object_get(redirect, "leader")) ?: "?",
+                    to.controller);
+            json_t *again = NULL;
+            rc = request_once(&to, command, nargs, args, result, &again, err);
+            json_decref(again);
+        }
+    }
+    json_decref(redirect);
+    return rc;
+}
+
+static int request_once(const ctl_opts_t *o, const char *command, int nargs, char **args,
+                        json_t **result, json_t **redirect, qr_err_t *err)
+{
+    *redirect = NULL;
     *result = NULL;
     zsys_handler_set(NULL);
     zcert_t *cert = NULL;
@@ -191,6 +220,12 @@ int ctl_request(const ctl_opts_t *o, const char *command, int nargs, char **args
     if (in->body_case != QUORATE__ENVELOPE__BODY_OP_REPLY) {
         rc = qr_err_set(err, QR_EPROTO, "unexpected reply from the controller");
     } else if (in->op_reply->code != 0) {
+        json_t *r = in->op_reply->result_json && *in->op_reply->result_json
+                        ? json_loads(in->op_reply->result_json, 0, NULL)
+                        : NULL;
+        if (json_is_object(json_object_get(r, "redirect")))
+            *redirect = json_incref(json_object_get(r, "redirect"));
+        json_decref(r);
         rc = qr_err_set(err, in->op_reply->code, "%s",
                         in->op_reply->error && *in->op_reply->error
                             ? in->op_reply->error

@@ -74,6 +74,27 @@ static void print_status(json_t *j)
            (long long)json_integer_value(json_object_get(counts, "nodes")),
            (long long)json_integer_value(json_object_get(counts, "up")),
            (long long)json_integer_value(json_object_get(counts, "down")));
+    json_t *el = json_object_get(j, "election");
+    if (el) {
+        printf("election: %s, term %lld, leader %s%s; controllers:",
+               json_string_value(json_object_get(el, "role")) ?: "?",
+               (long long)json_integer_value(json_object_get(el, "term")),
+               json_string_value(json_object_get(el, "leader")) ?: "unknown",
+               json_is_true(json_object_get(el, "override")) ? " (takeover: leads alone)" : "");
+        size_t k;
+        json_t *c;
+        json_array_foreach(json_object_get(el, "controllers"), k, c) {
+            json_t *ago = json_object_get(c, "last_heard_ago_ms");
+            if (json_is_true(json_object_get(c, "self")))
+                printf(" %s (this one)", json_string_value(json_object_get(c, "name")));
+            else if (json_is_integer(ago))
+                printf(" %s (%.1fs ago)", json_string_value(json_object_get(c, "name")),
+                       (double)json_integer_value(ago) / 1000.0);
+            else
+                printf(" %s (never heard)", json_string_value(json_object_get(c, "name")));
+        }
+        printf("\n");
+    }
     printf("%-16s %-10s %-6s %-8s %-18s", "NODE", "DC", "STATE", "SEEN", "CLOCK");
     for (size_t k = 0; k < N_ORDER; k++)
         printf(" %-7s", check_order[k]);

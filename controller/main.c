@@ -30,13 +30,26 @@ static void usage(FILE *f)
 static server_t *the_server;
 static uv_signal_t sig_term, sig_int;
 
+static uv_timer_t handover_timer;
+
+/* SIGTERM on a leader: hand leadership to an up-to-date follower first
+ * (TimeoutNow), so a planned restart costs milliseconds, not an election. */
+static void on_handover(uv_timer_t *t)
+{
+    if (server_handover(the_server))
+        return; /* still going; bounded by election_min_ms inside */
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, NULL);
+    server_stop(the_server);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
-    (void)h;
     log_info("event=signal signal=%d action=stop", signum);
-    server_stop(the_server);
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_timer_init(h->loop, &handover_timer);
+    uv_timer_start(&handover_timer, on_handover, 0, 5);
 }
 
 int main(int argc, char **argv)

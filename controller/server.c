@@ -11,6 +11,7 @@
 
 #include "alerting.h"
 #include "inventory.h"
+#include "peers.h"
 #include "portmatrix.h"
 #include "keys.h"
 #include "log.h"
@@ -35,6 +36,9 @@ struct server {
     zmsg_t *ports_waiting[16];       /* operators waiting for a fresh matrix */
     size_t n_ports_waiting;
     alerting_t *alerting;            /* NULL without alerts_config */
+    peers_t *peers;                  /* the election among controllers */
+    json_t *audit;                   /* audit records (replicated) */
+    char *last_doc;                  /* the last document proposed (leader) */
     uv_timer_t alert_timer, notify_timer;
     struct {
         zmsg_t *to;
@@ -233,11 +237,15 @@ static json_t *status_json(server_t *s)
     json_object_set_new(
         j, "controller",
         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "id", s->conf->id, "dc",
-                  s->conf->dc, "version", QUORATE_VERSION, "role", "leader", "term", (json_int_t)0,
+                  s->conf->dc, "version", QUORATE_VERSION, "role",
+                  election_role_name(peers_is_leader(s->peers) ? ELECTION_LEADER
+                                                               : ELECTION_FOLLOWER),
+                  "term", (json_int_t)peers_term(s->peers),
                   "uptime_ms", (json_int_t)(now_ms(s) - (int64_t)s->started_ms), "down_after_ms",
                   (json_int_t)s->conf->down_after_ms, "security", "auth_rejected",
                   (json_int_t)zap_rejected(s->zap), "bad_frames", (json_int_t)s->bad_frames,
                   "impersonations", (json_int_t)s->unauthorised));
+    json_object_set_new(j, "election", peers_status_json(s->peers));
     json_object_set_new(j, "clock_thresholds_ms",
                         json_pack("{s:f, s:f}", "warn", s->conf->skew_warn_ms, "fail",
                                   s->conf->skew_fail_ms));
@@ -287,8 +295,8 @@ static void probe_round(server_t *s)
         cmd.kind = (char *)"probe_ports";
         cmd.args_json = text;
         wire_env_t env;
-        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq,
-                      wire_now_us());
+        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
+                      ++s->seq, wire_now_us());
         env.body_case = QUORATE__ENVELOPE__BODY_COMMAND;
         env.command = &cmd;
         send_to(s, s->agents_zuv, zhashx_lookup(s->routes, names[i]), false, &env);
@@ -318,6 +326,111 @@ static void ports_reply_waiting(server_t *s)
     json_decref(m);
 }
 
+/* The replicated state document: {"version":1,"nlog":[...],"audit":[...]}.
+ * The leader proposes it when it changed; a new leader starts from it. */
+static void propose_state(server_t *s)
+{
+    if (!peers_is_leader(s->peers))
+        return;
+    json_t *doc = json_pack("{s:i, s:O}", "version", 1, "audit", s->audit);
+    if (s->alerting)
+        json_object_set_new(doc, "nlog", alerting_nlog_json(s->alerting));
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (!text)
+        return;
+    if (s->last_doc && strcmp(s->last_doc, text) == 0) {
+        free(text);
+        return;
+    }
+    int rc = peers_propose(s->peers, (const uint8_t *)text, strlen(text));
+    if (rc != 0) {
+        log_warnx("event=state_propose_failed bytes=%zu reason=\"%s\"", strlen(text),
+                  qr_strerror(rc));
+        free(text);
+        return;
+    }
+    free(s->last_doc);
+    s->last_doc = text;
+}
+
+static void load_state_doc(server_t *s)
+{
+    const uint8_t *doc;
+    size_t len;
+    peers_doc(s->peers, &doc, &len);
+    if (!doc || !len)
+        return;
+    json_t *j = json_loadb((const char *)doc, len, 0, NULL);
+    if (!json_is_object(j)) {
+        log_warnx("event=state_doc_unreadable bytes=%zu", len);
+        json_decref(j);
+        return;
+    }
+    json_t *audit = json_object_get(j, "audit");
+    if (json_is_array(audit)) {
+        json_decref(s->audit);
+        s->audit = json_incref(audit);
+    }
+    qr_err_t err = {{0}};
+    if (s->alerting && json_object_get(j, "nlog") &&
+        alerting_nlog_load(s->alerting, json_object_get(j, "nlog"), &err) != 0)
+        log_warnx("event=nlog_load_failed reason=\"%s\"", err.msg);
+    log_info("event=state_doc_loaded bytes=%zu audit_records=%zu", len, json_array_size(s->audit));
+    json_decref(j);
+}
+
+static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t leader,
+                    const char *reason)
+{
+    server_t *s = arg;
+    (void)leader;
+    (void)reason;
+    if (role == ELECTION_LEADER) {
+        load_state_doc(s);
+        free(s->last_doc);
+        s->last_doc = NULL;
+        log_info("event=leading term=%llu", (unsigned long long)term);
+    }
+}
+
+static json_t *op_takeover(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
+                           size_t errlen)
+{
+    bool force = false;
+    const char *why = "";
+    for (size_t i = 0; i < req->n_args; i++) {
+        if (strcmp(req->args[i], "force") == 0)
+            force = true;
+        else if (strncmp(req->args[i], "reason=", 7) == 0)
+            why = req->args[i] + 7;
+    }
+    if (!force) {
+        *code = QR_EREFUSED;
+        snprintf(errbuf, errlen, "takeover needs --force: it makes this controller lead alone");
+        return NULL;
+    }
+    json_t *info = NULL;
+    qr_err_t err = {{0}};
+    int rc = peers_takeover(s->peers, &info, &err);
+    if (rc != 0) {
+        *code = rc;
+        snprintf(errbuf, errlen, "%s", err.msg);
+        return NULL;
+    }
+    json_t *rec = json_pack("{s:s, s:I, s:s, s:s, s:O}", "event", "takeover", "at_ms",
+                            (json_int_t)(wire_now_us() / 1000), "controller", s->conf->id,
+                            "reason", why, "info", info);
+    json_array_append_new(s->audit, rec);
+    while (json_array_size(s->audit) > 256) /* bounded: the document has a size limit */
+        json_array_remove(s->audit, 0);
+    log_warnx("event=takeover controller=%s old_term=%lld new_term=%lld reason=\"%s\"",
+              s->conf->id, (long long)json_integer_value(json_object_get(info, "old_term")),
+              (long long)json_integer_value(json_object_get(info, "new_term")), why);
+    json_object_set_new(info, "controller", json_string(s->conf->id));
+    return info;
+}
+
 static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
                            size_t errlen)
 {
@@ -325,6 +438,8 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
     const char *cmd = req->command ? req->command : "";
     if (strcmp(cmd, "ports") == 0)
         return portmatrix_json(s->ports, now_ms(s));
+    if (strcmp(cmd, "takeover") == 0)
+        return op_takeover(s, req, code, errbuf, errlen);
     if (strcmp(cmd, "alerts") == 0) {
         if (!s->alerting) {
             *code = QR_EUNAVAIL;
@@ -380,6 +495,34 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
     if (env->role != QUORATE__ROLE__ROLE_OPERATOR ||
         env->body_case != QUORATE__ENVELOPE__BODY_OP_REQUEST) {
         drop(s, "operators", key, "not an operator request");
+        wire_free(&env);
+        return;
+    }
+    static const char *leader_only[] = {"ports", "alerts", "alerts_test"};
+    for (size_t i = 0; i < sizeof leader_only / sizeof leader_only[0]; i++) {
+        if (strcmp(env->op_request->command, leader_only[i]) != 0 || peers_is_leader(s->peers))
+            continue;
+        /* a follower sends the operator to the leader (quoratectl follows) */
+        zmsg_t *to = zmsg_new();
+        zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
+        if (req)
+            zmsg_addmem(to, NULL, 0);
+        const char *ln = peers_leader_name(s->peers), *le = peers_leader_operators(s->peers);
+        const char *lk = NULL;
+        for (size_t k = 0; k < s->conf->n_peers; k++)
+            if (ln && strcmp(s->conf->peers[k].name, ln) == 0)
+                lk = s->conf->peers[k].public_key;
+        char msg[256];
+        snprintf(msg, sizeof msg, "this controller is not the leader%s%s", ln ? "; the leader is " : " and no leader is known",
+                 ln ? ln : "");
+        json_t *redir = le ? json_pack("{s:{s:s, s:s?, s:s}}", "redirect", "endpoint", le,
+                                       "public_key", lk, "leader", ln)
+                           : NULL;
+        op_reply(s, to, QR_EUNAVAIL, msg, redir);
+        json_decref(redir);
+        zmsg_destroy(&to);
+        log_info("event=operator_redirect operator=%s command=%s leader=%s", env->sender,
+                 env->op_request->command, ln ? ln : "unknown");
         wire_free(&env);
         return;
     }
@@ -446,7 +589,8 @@ static void op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_
     rep.error = (char *)error;
     rep.result_json = text ? text : (char *)"";
     wire_env_t out;
-    wire_env_init(&out, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq, wire_now_us());
+    wire_env_init(&out, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
+                  ++s->seq, wire_now_us());
     out.body_case = QUORATE__ENVELOPE__BODY_OP_REPLY;
     out.op_reply = &rep;
     uint8_t *buf;
@@ -473,6 +617,7 @@ static void on_tick(uv_timer_t *t)
 {
     server_t *s = t->data;
     inventory_tick(s->inv, now_ms(s), on_node_down, s);
+    propose_state(s);
 }
 
 static void on_ping_timer(uv_timer_t *t)
@@ -486,8 +631,8 @@ static void on_ping_timer(uv_timer_t *t)
         Quorate__Ping ping = QUORATE__PING__INIT;
         ping.controller_sent_at_us = wire_now_us();
         wire_env_t env;
-        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, 0, ++s->seq,
-                      ping.controller_sent_at_us);
+        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
+                      ++s->seq, ping.controller_sent_at_us);
         env.body_case = QUORATE__ENVELOPE__BODY_PING;
         env.ping = &ping;
         send_to(s, s->agents_zuv, rid, false, &env);
@@ -497,13 +642,15 @@ static void on_ping_timer(uv_timer_t *t)
 static void on_probe_timer(uv_timer_t *t)
 {
     server_t *s = t->data;
-    if (s->n_ports_waiting == 0) /* an operator's refresh round is running */
+    if (s->n_ports_waiting == 0 && peers_is_leader(s->peers)) /* only the leader commands */
         probe_round(s);
 }
 
 static void on_alert_timer(uv_timer_t *t)
 {
     server_t *s = t->data;
+    if (!peers_is_leader(s->peers))
+        return; /* followers keep the view; the leader alerts */
     json_t *st = status_json(s);
     json_t *pm = portmatrix_json(s->ports, now_ms(s));
     alerting_step(s->alerting, s->inv, st, pm, now_ms(s), wire_now_us() / 1000);
@@ -570,6 +717,11 @@ int server_new(uv_loop_t *loop, controller_conf_t *conf, server_t **out, qr_err_
             return rc;
         }
     }
+    s->audit = json_array();
+    if ((rc = peers_new(loop, conf, s->cert, on_role, s, &s->peers, err)) != 0) {
+        server_destroy(&s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -603,6 +755,8 @@ int server_start(server_t *s, qr_err_t *err)
     }
     if ((rc = bind_server(s, &s->agents, s->conf->agents_endpoint, "agents", err)) != 0 ||
         (rc = bind_server(s, &s->ops, s->conf->operators_endpoint, "operators", err)) != 0)
+        return rc;
+    if ((rc = peers_start(s->peers, s->zap, err)) != 0)
         return rc;
     s->agents_zuv = zuv_new(s->loop, s->agents, on_agent_msg, s);
     s->ops_zuv = zuv_new(s->loop, s->ops, on_op_msg, s);
@@ -659,7 +813,13 @@ void server_stop(server_t *s)
     s->n_ports_waiting = 0;
     zuv_destroy(&s->agents_zuv);
     zuv_destroy(&s->ops_zuv);
+    peers_stop(s->peers);
     zap_destroy(&s->zap);
+}
+
+bool server_handover(server_t *s)
+{
+    return peers_handover(s->peers);
 }
 
 void server_destroy(server_t **self_p)
@@ -676,6 +836,9 @@ void server_destroy(server_t **self_p)
     inventory_destroy(&s->inv);
     portmatrix_destroy(&s->ports);
     alerting_destroy(&s->alerting);
+    peers_destroy(&s->peers);
+    json_decref(s->audit);
+    free(s->last_doc);
     zcert_destroy(&s->cert);
     zcertstore_destroy(&s->agent_store);
     zcertstore_destroy(&s->op_store);

@@ -20,7 +20,7 @@ qr_cleanup() {
         for f in "$QR_TMP"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
     fi
     [ -n "${QR_EXTRA_CLEANUP:-}" ] && "$QR_EXTRA_CLEANUP"
-    rm -rf "$QR_TMP"
+    [ -n "${QR_KEEP_TMP:-}" ] || rm -rf "$QR_TMP"
     exit "$rc"
 }
 trap qr_cleanup EXIT
