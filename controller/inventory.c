@@ -162,6 +162,13 @@ void inventory_address(inventory_t *inv, const char *name, const char *reported,
         snprintf(n->address, sizeof n->address, "%s", a);
 }
 
+void inventory_term(inventory_t *inv, const char *name, uint64_t term)
+{
+    inv_node_t *n = find(inv, name);
+    if (n && term > n->term)
+        n->term = term;
+}
+
 void inventory_clock(inventory_t *inv, const char *name, double offset_ms, double rtt_ms)
 {
     inv_node_t *n = find(inv, name);
@@ -222,6 +229,7 @@ static json_t *node_json(const inv_node_t *n, int64_t now_ms, bool with_values)
                           "dropped_reports", (json_int_t)n->dropped, "interval_ms",
                           (json_int_t)n->interval_ms, "agent_version", n->version);
     json_object_set_new(j, "address", json_string(n->address));
+    json_object_set_new(j, "term", json_integer((json_int_t)n->term));
     if (!n->up)
         json_object_set_new(j, "down_for_ms", json_integer(now_ms - n->down_since_ms));
     if (n->clock_known)

@@ -28,6 +28,7 @@ typedef struct {
     uint32_t interval_ms;
     char version[32];
     json_t *checks;        /* array of {name,status,summary,values}; owned */
+    uint64_t term;         /* highest controller term the agent has seen (fencing) */
     bool clock_known;
     double clock_offset_ms; /* agent clock minus controller clock, RTT-compensated */
     double clock_rtt_ms;
@@ -53,6 +54,8 @@ int inventory_report(inventory_t *inv, int64_t now_ms, const char *name,
  * source address (IPv4/IPv6 literal, validated). */
 void inventory_address(inventory_t *inv, const char *name, const char *reported,
                        const char *peer);
+/* Records the highest controller term the agent reports having seen. */
+void inventory_term(inventory_t *inv, const char *name, uint64_t term);
 /* Records a clock measurement for node name. */
 void inventory_clock(inventory_t *inv, const char *name, double offset_ms, double rtt_ms);
 

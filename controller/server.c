@@ -175,6 +175,7 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         goto out;
     }
     route_set(s, env->sender, rid);
+    inventory_term(s->inv, env->sender, env->term);
     if (came_up)
         log_info("event=node_up node=%s dc=%s", env->sender, dc ? dc : "?");
     switch (env->body_case) {
@@ -380,6 +381,8 @@ static void load_state_doc(server_t *s)
     json_decref(j);
 }
 
+static void on_ping_timer(uv_timer_t *t);
+
 static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t leader,
                     const char *reason)
 {
@@ -387,6 +390,9 @@ static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t lea
     (void)leader;
     (void)reason;
     if (role == ELECTION_LEADER) {
+        /* tell the agents the new term at once (they fence on it) */
+        if (s->started)
+            on_ping_timer(&s->ping_timer);
         load_state_doc(s);
         free(s->last_doc);
         s->last_doc = NULL;
