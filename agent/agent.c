@@ -10,6 +10,7 @@
 #include "atomicfile.h"
 #include "fence.h"
 #include "keys.h"
+#include "labeler.h"
 #include "portprobe.h"
 #include "log.h"
 #include "runner.h"
@@ -286,6 +287,35 @@ static void probe_done(uv_work_t *w, int status)
     free(j);
 }
 
+typedef struct {
+    uv_work_t work;
+    link_t *link;
+    uint64_t id;
+    json_t *changes, *result;
+} label_job_t;
+
+static void label_work(uv_work_t *w)
+{
+    label_job_t *j = w->data;
+    const agent_conf_t *c = j->link->agent->conf;
+    j->result = labeler_apply(c->docker_socket, c->docker_timeout_ms, j->changes);
+}
+
+static void label_done(uv_work_t *w, int status)
+{
+    label_job_t *j = w->data;
+    agent_t *a = j->link->agent;
+    if (a->started && status == 0) {
+        json_int_t failed = json_integer_value(json_object_get(j->result, "failed"));
+        log_info("event=labels_applied nodes=%zu failed=%lld",
+                 json_array_size(json_object_get(j->result, "results")), (long long)failed);
+        send_result(j->link, j->id, 0, NULL, j->result);
+    }
+    json_decref(j->result);
+    json_decref(j->changes);
+    free(j);
+}
+
 static void on_command(link_t *l, const wire_env_t *env)
 {
     agent_t *a = l->agent;
@@ -321,6 +351,26 @@ static void on_command(link_t *l, const wire_env_t *env)
                 free(j->targets);
                 free(j);
                 send_result(l, cmd->id, QR_EUNAVAIL, "cannot start the probe", NULL);
+            }
+        }
+    } else if (strcmp(cmd->kind, "apply_labels") == 0) {
+        json_t *changes = json_object_get(args, "changes");
+        label_job_t *j = json_is_object(changes) && json_object_size(changes) <= 1000
+                             ? calloc(1, sizeof *j)
+                             : NULL;
+        if (!j) {
+            send_result(l, cmd->id, QR_EINVAL, "bad apply_labels arguments", NULL);
+        } else {
+            log_info("event=apply_labels from=%s term=%llu nodes=%zu", env->sender,
+                     (unsigned long long)env->term, json_object_size(changes));
+            j->link = l;
+            j->id = cmd->id;
+            j->changes = json_incref(changes);
+            j->work.data = j;
+            if (uv_queue_work(a->loop, &j->work, label_work, label_done) != 0) {
+                json_decref(j->changes);
+                free(j);
+                send_result(l, cmd->id, QR_EUNAVAIL, "cannot start the label update", NULL);
             }
         }
     } else {

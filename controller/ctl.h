@@ -19,5 +19,6 @@ int ctl_keygen_main(int argc, char **argv);
 int ctl_ports_main(int argc, char **argv);
 int ctl_alerts_main(int argc, char **argv);
 int ctl_takeover_main(int argc, char **argv);
+int ctl_apply_main(int argc, char **argv);
 
 #endif

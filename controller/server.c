@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "alerting.h"
+#include "applyplan.h"
 #include "inventory.h"
 #include "peers.h"
 #include "portmatrix.h"
@@ -38,6 +39,18 @@ struct server {
     alerting_t *alerting;            /* NULL without alerts_config */
     peers_t *peers;                  /* the election among controllers */
     json_t *audit;                   /* audit records (replicated) */
+    json_t *applied;                 /* last applied labels {node: labels} (replicated) */
+    struct {
+        zmsg_t *to;                  /* the operator waiting */
+        json_t *prep;                /* applyplan_prepare() output */
+        size_t manager;              /* index into prep.managers being tried */
+        uint64_t cmd_id;
+        int64_t deadline_ms;
+        int64_t done_ms;             /* when the last apply finished */
+        zmsg_t *waiting;             /* an apply waiting for reports newer than done_ms */
+        bool waiting_dry;
+        int64_t waiting_since;
+    } apply;
     char *last_doc;                  /* the last document proposed (leader) */
     uv_timer_t alert_timer, notify_timer;
     struct {
@@ -104,9 +117,22 @@ static void route_free(void **item)
 
 static void ports_reply_waiting(server_t *s);
 
+static void apply_next(server_t *s, const char *why);
+static void apply_finish(server_t *s, const Quorate__CommandResult *cr, const char *from);
+
 static void on_command_result(server_t *s, const wire_env_t *env)
 {
     const Quorate__CommandResult *cr = env->command_result;
+    if (s->apply.to && cr->id == s->apply.cmd_id) {
+        if (cr->code != 0) {
+            char why[300];
+            snprintf(why, sizeof why, "%s refused or failed: %s", env->sender, cr->error);
+            apply_next(s, why);
+        } else {
+            apply_finish(s, cr, env->sender);
+        }
+        return;
+    }
     if (cr->code != 0) {
         log_warnx("event=command_failed node=%s id=%llu code=%d error=\"%s\"", env->sender,
                   (unsigned long long)cr->id, cr->code, cr->error);
@@ -247,6 +273,8 @@ static json_t *status_json(server_t *s)
                   (json_int_t)zap_rejected(s->zap), "bad_frames", (json_int_t)s->bad_frames,
                   "impersonations", (json_int_t)s->unauthorised));
     json_object_set_new(j, "election", peers_status_json(s->peers));
+    if (s->applied)
+        json_object_set_new(j, "drift", applyplan_drift(s->inv, s->applied));
     json_object_set_new(j, "clock_thresholds_ms",
                         json_pack("{s:f, s:f}", "warn", s->conf->skew_warn_ms, "fail",
                                   s->conf->skew_fail_ms));
@@ -334,6 +362,8 @@ static void propose_state(server_t *s)
     if (!peers_is_leader(s->peers))
         return;
     json_t *doc = json_pack("{s:i, s:O}", "version", 1, "audit", s->audit);
+    if (s->applied)
+        json_object_set(doc, "applied", s->applied);
     if (s->alerting)
         json_object_set_new(doc, "nlog", alerting_nlog_json(s->alerting));
     char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
@@ -367,6 +397,10 @@ static void load_state_doc(server_t *s)
         log_warnx("event=state_doc_unreadable bytes=%zu", len);
         json_decref(j);
         return;
+    }
+    if (json_is_object(json_object_get(j, "applied"))) {
+        json_decref(s->applied);
+        s->applied = json_incref(json_object_get(j, "applied"));
     }
     json_t *audit = json_object_get(j, "audit");
     if (json_is_array(audit)) {
@@ -437,6 +471,154 @@ static json_t *op_takeover(server_t *s, const Quorate__OpRequest *req, int *code
     return info;
 }
 
+static void op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result);
+static void send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env);
+
+/* Sends the label changes to the next manager's agent, or gives up. */
+static void apply_next(server_t *s, const char *why)
+{
+    json_t *managers = json_object_get(s->apply.prep, "managers");
+    if (why)
+        log_warnx("event=apply_attempt_failed reason=\"%s\"", why);
+    while (s->apply.manager < json_array_size(managers)) {
+        const char *m = json_string_value(json_array_get(managers, s->apply.manager++));
+        zframe_t *rid = zhashx_lookup(s->routes, m);
+        const inv_node_t *n = inventory_find(s->inv, m);
+        if (!rid || !n || !n->up)
+            continue;
+        json_t *args = json_pack("{s:O}", "changes", json_object_get(s->apply.prep, "changes"));
+        char *text = json_dumps(args, JSON_COMPACT);
+        json_decref(args);
+        Quorate__Command cmd = QUORATE__COMMAND__INIT;
+        cmd.id = s->apply.cmd_id = ++s->cmd_id;
+        cmd.kind = (char *)"apply_labels";
+        cmd.args_json = text;
+        wire_env_t env;
+        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
+                      ++s->seq, wire_now_us());
+        env.body_case = QUORATE__ENVELOPE__BODY_COMMAND;
+        env.command = &cmd;
+        send_to(s, s->agents_zuv, rid, false, &env);
+        free(text);
+        s->apply.deadline_ms = now_ms(s) + 30000;
+        log_info("event=apply_sent via=%s term=%llu nodes=%zu", m,
+                 (unsigned long long)peers_term(s->peers),
+                 json_object_size(json_object_get(s->apply.prep, "changes")));
+        return;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg, "no swarm manager's agent could apply the labels%s%s",
+             why ? ": last error: " : "", why ? why : "");
+    op_reply(s, s->apply.to, QR_EUNAVAIL, msg, NULL);
+    zmsg_destroy(&s->apply.to);
+    json_decref(s->apply.prep);
+    s->apply.prep = NULL;
+}
+
+static void apply_finish(server_t *s, const Quorate__CommandResult *cr, const char *from)
+{
+    json_t *res = json_loads(cr->result_json, 0, NULL);
+    json_t *plan = json_object_get(s->apply.prep, "plan");
+    json_t *out = json_pack("{s:O, s:O, s:s, s:O}", "plan", plan, "changes",
+                            json_object_get(s->apply.prep, "changes"), "via", from, "result",
+                            res ? res : json_null());
+    bool all_ok = json_integer_value(json_object_get(res, "failed")) == 0;
+    json_object_set_new(out, "applied", json_boolean(all_ok));
+    s->apply.done_ms = now_ms(s);
+    if (all_ok) {
+        /* remember what was applied: drift is measured against it */
+        json_decref(s->applied);
+        s->applied = json_deep_copy(json_object_get(plan, "final_labels"));
+        json_array_append_new(s->audit, json_pack("{s:s, s:I, s:s, s:O}", "event", "apply",
+                                                  "at_ms", (json_int_t)(wire_now_us() / 1000),
+                                                  "via", from, "changes",
+                                                  json_object_get(s->apply.prep, "changes")));
+        while (json_array_size(s->audit) > 256)
+            json_array_remove(s->audit, 0);
+    }
+    log_info("event=apply_done via=%s applied=%lld failed=%lld", from,
+             (long long)json_integer_value(json_object_get(res, "applied")),
+             (long long)json_integer_value(json_object_get(res, "failed")));
+    op_reply(s, s->apply.to, 0, "", out);
+    json_decref(out);
+    json_decref(res);
+    zmsg_destroy(&s->apply.to);
+    json_decref(s->apply.prep);
+    s->apply.prep = NULL;
+}
+
+/* True when every up node reported after the last apply finished: only then
+ * does the inventory show the labels that apply wrote. */
+static bool reports_after_apply(server_t *s)
+{
+    for (size_t i = 0; i < inventory_count(s->inv); i++) {
+        const inv_node_t *n = inventory_at(s->inv, i);
+        if (n->up && n->last_report_ms <= s->apply.done_ms)
+            return false;
+    }
+    return true;
+}
+
+static void op_apply_run(server_t *s, zmsg_t *to, bool dry);
+
+/* `apply` [dry-run]: plan from the live view; refuse or send the changes. */
+static void op_apply(server_t *s, zmsg_t *to, const Quorate__OpRequest *req)
+{
+    bool dry = req->n_args >= 1 && strcmp(req->args[0], "dry-run") == 0;
+    if (s->apply.done_ms && !reports_after_apply(s) && !s->apply.waiting && !s->apply.to) {
+        /* planned now, the labels just written would look missing: wait for
+         * the next reports (at most a few check intervals, see on_tick) */
+        s->apply.waiting = zmsg_dup(to);
+        s->apply.waiting_dry = dry;
+        s->apply.waiting_since = now_ms(s);
+        return;
+    }
+    op_apply_run(s, to, dry);
+}
+
+static void op_apply_run(server_t *s, zmsg_t *to, bool dry)
+{
+    if (s->apply.to) {
+        op_reply(s, to, QR_ECONFLICT, "an apply is already running", NULL);
+        return;
+    }
+    json_t *prep = applyplan_prepare(s->inv, s->applied, now_ms(s));
+    if (!json_is_true(json_object_get(prep, "ok"))) {
+        char msg[1024];
+        int n = snprintf(msg, sizeof msg, "refused:");
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(prep, "refused"), i, r) {
+            if (n < (int)sizeof msg)
+                n += snprintf(msg + n, sizeof msg - (size_t)n, " %s;", json_string_value(r));
+        }
+        const char *hint = json_string_value(json_object_get(prep, "hint"));
+        if (hint && n < (int)sizeof msg)
+            snprintf(msg + n, sizeof msg - (size_t)n, " next step: %s", hint);
+        op_reply(s, to, QR_EREFUSED, msg, NULL);
+        json_decref(prep);
+        return;
+    }
+    if (dry || json_object_size(json_object_get(prep, "changes")) == 0) {
+        json_t *out = json_pack("{s:O, s:O, s:b, s:b}", "plan", json_object_get(prep, "plan"),
+                                "changes", json_object_get(prep, "changes"), "applied", 0,
+                                "dry_run", dry);
+        if (!dry) { /* nothing to change: the cluster matches the plan */
+            json_decref(s->applied);
+            s->applied = json_deep_copy(json_object_get(json_object_get(prep, "plan"),
+                                                        "final_labels"));
+        }
+        op_reply(s, to, 0, "", out);
+        json_decref(out);
+        json_decref(prep);
+        return;
+    }
+    s->apply.to = zmsg_dup(to);
+    s->apply.prep = prep;
+    s->apply.manager = 0;
+    apply_next(s, NULL);
+}
+
 static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
                            size_t errlen)
 {
@@ -504,7 +686,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         wire_free(&env);
         return;
     }
-    static const char *leader_only[] = {"ports", "alerts", "alerts_test"};
+    static const char *leader_only[] = {"ports", "alerts", "alerts_test", "apply"};
     for (size_t i = 0; i < sizeof leader_only / sizeof leader_only[0]; i++) {
         if (strcmp(env->op_request->command, leader_only[i]) != 0 || peers_is_leader(s->peers))
             continue;
@@ -543,6 +725,18 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         s->ports_waiting[s->n_ports_waiting++] = keep;
         if (s->n_ports_waiting == 1)
             probe_round(s);
+        wire_free(&env);
+        return;
+    }
+    if (strcmp(env->op_request->command, "apply") == 0) {
+        zmsg_t *to = zmsg_new();
+        zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
+        if (req)
+            zmsg_addmem(to, NULL, 0);
+        log_info("event=operator_request operator=%s command=apply args=%zu", env->sender,
+                 env->op_request->n_args);
+        op_apply(s, to, env->op_request);
+        zmsg_destroy(&to);
         wire_free(&env);
         return;
     }
@@ -623,6 +817,14 @@ static void on_tick(uv_timer_t *t)
 {
     server_t *s = t->data;
     inventory_tick(s->inv, now_ms(s), on_node_down, s);
+    if (s->apply.to && now_ms(s) > s->apply.deadline_ms)
+        apply_next(s, "no answer within 30 s");
+    if (s->apply.waiting && (reports_after_apply(s) || now_ms(s) - s->apply.waiting_since > 20000)) {
+        zmsg_t *w = s->apply.waiting;
+        s->apply.waiting = NULL;
+        op_apply_run(s, w, s->apply.waiting_dry);
+        zmsg_destroy(&w);
+    }
     propose_state(s);
 }
 
@@ -844,6 +1046,10 @@ void server_destroy(server_t **self_p)
     alerting_destroy(&s->alerting);
     peers_destroy(&s->peers);
     json_decref(s->audit);
+    json_decref(s->applied);
+    zmsg_destroy(&s->apply.to);
+    zmsg_destroy(&s->apply.waiting);
+    json_decref(s->apply.prep);
     free(s->last_doc);
     zcert_destroy(&s->cert);
     zcertstore_destroy(&s->agent_store);
