@@ -254,18 +254,50 @@ static double gb_floor1(uint64_t bytes)
     return floor((double)bytes / DISK_GB * 10.0) / 10.0;
 }
 
-static void finding(check_result_t *out, json_t *list, check_status_t st, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void finding(check_result_t *out, json_t *list, check_status_t st, const char *fmt, ...)
+/* Every finding names a stable reason (lower_snake_case, documented in
+ * docs/checks.md): the controller's alert keys are CHECK/NODE/REASON, so a
+ * reason must not carry paths or sizes that differ between cycles. */
+static void finding(check_result_t *out, json_t *list, check_status_t st, const char *reason,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void finding(check_result_t *out, json_t *list, check_status_t st, const char *reason,
+                    const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_array_append_new(list,
-                          json_pack("{s:s, s:s}", "status", check_status_str(st), "message", msg));
+    json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "status", check_status_str(st),
+                                          "reason", reason, "message", msg));
     check_result_worsen(out, st, "%s", msg);
+}
+
+static void reasons_add(json_t *reasons, const char *reason)
+{
+    for (size_t i = 0; i < json_array_size(reasons); i++)
+        if (strcmp(json_string_value(json_array_get(reasons, i)), reason) == 0)
+            return;
+    json_array_append_new(reasons, json_string(reason));
+}
+
+/* values.reasons: the reasons of the fail findings, then the warn ones (one
+ * alert per distinct problem); only when there is neither, the unknown ones,
+ * so an unknown check still gets a key that says what could not be measured. */
+static json_t *reasons_of(const json_t *findings)
+{
+    static const check_status_t order[] = {CHECK_FAIL, CHECK_WARN, CHECK_UNKNOWN};
+    json_t *reasons = json_array();
+    for (size_t k = 0; k < 3; k++) {
+        if (order[k] == CHECK_UNKNOWN && json_array_size(reasons) > 0)
+            break;
+        for (size_t i = 0; i < json_array_size(findings); i++) {
+            const json_t *fd = json_array_get(findings, i);
+            if (check_status_parse(json_string_value(json_object_get(fd, "status"))) ==
+                (int)order[k])
+                reasons_add(reasons, json_string_value(json_object_get(fd, "reason")));
+        }
+    }
+    return reasons;
 }
 
 void check_disk_eval(const disk_facts_t *f, const agent_conf_t *conf, check_result_t *out)
@@ -313,44 +345,47 @@ void check_disk_eval(const disk_facts_t *f, const agent_conf_t *conf, check_resu
 
     /* Order matters for equal severities: the first failure names the summary. */
     if (f->datadir_errno == ENOENT)
-        finding(out, findings, CHECK_FAIL, "data dir %s does not exist", f->datadir);
+        finding(out, findings, CHECK_FAIL, "datadir_missing", "data dir %s does not exist",
+                f->datadir);
     else if (f->datadir_errno)
-        finding(out, findings, CHECK_FAIL, "data dir %s: %s", f->datadir,
+        finding(out, findings, CHECK_FAIL, "datadir_stat_failed", "data dir %s: %s", f->datadir,
                 errstr(f->datadir_errno, eb, sizeof eb));
     else if (!f->datadir_is_dir)
-        finding(out, findings, CHECK_FAIL, "data dir %s is not a directory", f->datadir);
+        finding(out, findings, CHECK_FAIL, "datadir_not_directory",
+                "data dir %s is not a directory", f->datadir);
 
     if (!root_ok)
-        finding(out, findings, CHECK_UNKNOWN, "root dir %s: %s", f->rootdir,
+        finding(out, findings, CHECK_UNKNOWN, "rootdir_stat_failed", "root dir %s: %s", f->rootdir,
                 errstr(f->rootdir_errno, eb, sizeof eb));
     else if (dd_ok && f->datadir_dev == f->rootdir_dev)
-        finding(out, findings, CHECK_FAIL,
+        finding(out, findings, CHECK_FAIL, "datadir_not_separate",
                 "data dir %s is on the same filesystem as %s (needs its own)", f->datadir,
                 f->rootdir);
 
     if (dd_ok && !dd_sizes)
-        finding(out, findings, CHECK_UNKNOWN, "statvfs %s: %s", f->datadir,
-                errstr(f->datadir_statvfs_errno, eb, sizeof eb));
+        finding(out, findings, CHECK_UNKNOWN, "datadir_statvfs_failed", "statvfs %s: %s",
+                f->datadir, errstr(f->datadir_statvfs_errno, eb, sizeof eb));
     else if (dd_sizes && (double)f->datadir_total_bytes < min_gb * DISK_GB)
-        finding(out, findings, CHECK_FAIL, "data dir capacity %.1f GB < %g GB",
+        finding(out, findings, CHECK_FAIL, "datadir_small", "data dir capacity %.1f GB < %g GB",
                 gb_floor1(f->datadir_total_bytes), min_gb);
 
     if (dd_ok) {
         const char *how =
             f->write_method == DISK_WRITE_PERM_BITS ? "permission bits" : "write test";
         if (f->writable == 0)
-            finding(out, findings, CHECK_FAIL, "data dir not writable by %s (%s: %s)",
-                    f->install_user, how, f->write_detail);
+            finding(out, findings, CHECK_FAIL, "datadir_not_writable",
+                    "data dir not writable by %s (%s: %s)", f->install_user, how, f->write_detail);
         else if (f->writable < 0)
-            finding(out, findings, CHECK_UNKNOWN, "cannot tell if %s can write the data dir: %s",
+            finding(out, findings, CHECK_UNKNOWN, "datadir_writable_unknown",
+                    "cannot tell if %s can write the data dir: %s",
                     f->install_user[0] ? f->install_user : "install user", f->write_detail);
     }
 
     if (root_ok && !root_sizes)
-        finding(out, findings, CHECK_UNKNOWN, "statvfs %s: %s", f->rootdir,
-                errstr(f->rootdir_statvfs_errno, eb, sizeof eb));
+        finding(out, findings, CHECK_UNKNOWN, "rootdir_statvfs_failed", "statvfs %s: %s",
+                f->rootdir, errstr(f->rootdir_statvfs_errno, eb, sizeof eb));
     else if (root_sizes && (double)f->root_avail_bytes < root_min_gb * DISK_GB)
-        finding(out, findings, CHECK_FAIL, "root free %.1f GB < %g GB",
+        finding(out, findings, CHECK_FAIL, "root_free_low", "root free %.1f GB < %g GB",
                 gb_floor1(f->root_avail_bytes), root_min_gb);
 
     size_t n = json_array_size(findings);
@@ -365,6 +400,7 @@ void check_disk_eval(const disk_facts_t *f, const agent_conf_t *conf, check_resu
         size_t len = strlen(out->summary);
         snprintf(out->summary + len, sizeof out->summary - len, " (+%zu more)", n - 1);
     }
+    json_object_set_new(v, "reasons", reasons_of(findings));
     json_object_set_new(v, "findings", findings);
 }
 

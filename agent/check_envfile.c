@@ -175,7 +175,8 @@ typedef struct {
     json_t *list;
     int worst_rank;
     char worst[256];
-    size_t total; /* findings, including those not kept in the list */
+    size_t total;       /* findings, including those not kept in the list */
+    json_t *reasons[3]; /* distinct reasons of fail, warn, unknown findings (all, kept or not) */
 } findings_t;
 
 #define ENVFILE_MAX_FINDINGS 100 /* kept in the values; the rest only counted */
@@ -185,20 +186,32 @@ static int rank(check_status_t st)
     return st == CHECK_UNKNOWN ? 1 : (int)st * 2;
 }
 
-static void finding(findings_t *fs, int line, check_status_t st, const char *key, const char *fmt,
-                    ...) __attribute__((format(printf, 5, 6)));
-static void finding(findings_t *fs, int line, check_status_t st, const char *key, const char *fmt,
-                    ...)
+static void reasons_add(json_t *reasons, const char *reason)
+{
+    for (size_t i = 0; i < json_array_size(reasons); i++)
+        if (strcmp(json_string_value(json_array_get(reasons, i)), reason) == 0)
+            return;
+    json_array_append_new(reasons, json_string(reason));
+}
+
+/* reason: stable, lower_snake_case, documented in docs/checks.md; the
+ * controller's alert keys are CHECK/NODE/REASON, so it never carries a line
+ * number or a key name from the file. */
+static void finding(findings_t *fs, int line, check_status_t st, const char *key,
+                    const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void finding(findings_t *fs, int line, check_status_t st, const char *key,
+                    const char *reason, const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    reasons_add(fs->reasons[st == CHECK_FAIL ? 0 : st == CHECK_WARN ? 1 : 2], reason);
     fs->total++;
     if (json_array_size(fs->list) < ENVFILE_MAX_FINDINGS) {
-        json_t *j = json_pack("{s:i, s:s, s:s}", "line", line, "status", check_status_str(st),
-                              "message", msg);
+        json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "line", line, "status", check_status_str(st),
+                              "reason", reason, "message", msg);
         if (key)
             json_object_set_new(j, "key", json_string(key));
         json_array_append_new(fs->list, j);
@@ -263,26 +276,27 @@ static void check_s3(const envfile_facts_t *f, findings_t *fs, json_t *v)
 {
     const envfile_entry_t *e = last_of(f, "S3_ENDPOINT");
     if (!e) {
-        finding(fs, 0, CHECK_FAIL, "S3_ENDPOINT", "S3_ENDPOINT missing");
+        finding(fs, 0, CHECK_FAIL, "S3_ENDPOINT", "s3_endpoint_missing", "S3_ENDPOINT missing");
         return;
     }
     char url[ENVFILE_MAX_LINE + 1];
     clean_value(e->value, url, sizeof url);
     json_object_set_new(v, "s3_endpoint", json_string(url));
     if (!url[0]) {
-        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "S3_ENDPOINT is empty");
+        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "s3_endpoint_empty",
+                "S3_ENDPOINT is empty");
         return;
     }
     CURLU *u = curl_url();
     if (!u) {
-        finding(fs, e->line, CHECK_UNKNOWN, "S3_ENDPOINT", "out of memory");
+        finding(fs, e->line, CHECK_UNKNOWN, "S3_ENDPOINT", "out_of_memory", "out of memory");
         return;
     }
     char *scheme = NULL, *host = NULL, *port = NULL;
     if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT",
+        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "s3_endpoint_not_url",
                 "S3_ENDPOINT is not a URL (expected https://HOST:%d)", ENVFILE_S3_PORT);
         goto done;
     }
@@ -292,14 +306,14 @@ static void check_s3(const envfile_facts_t *f, findings_t *fs, json_t *v)
     long portnum = pc == CURLUE_OK ? strtol(port, NULL, 10) : -1;
     json_object_set_new(v, "s3_port", portnum > 0 ? json_integer(portnum) : json_null());
     if (strcmp(scheme, "https") != 0)
-        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "S3_ENDPOINT uses %s://, must be https://",
-                scheme);
+        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "s3_endpoint_not_https",
+                "S3_ENDPOINT uses %s://, must be https://", scheme);
     if (portnum < 0)
-        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT",
+        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "s3_endpoint_no_port",
                 "S3_ENDPOINT has no port (scheme default implied), must be %d", ENVFILE_S3_PORT);
     else if (portnum != ENVFILE_S3_PORT)
-        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "S3_ENDPOINT port %ld, must be %d", portnum,
-                ENVFILE_S3_PORT);
+        finding(fs, e->line, CHECK_FAIL, "S3_ENDPOINT", "s3_endpoint_wrong_port",
+                "S3_ENDPOINT port %ld, must be %d", portnum, ENVFILE_S3_PORT);
 done:
     curl_free(scheme);
     curl_free(host);
@@ -328,6 +342,14 @@ static void sort_by_line(json_t *list)
     }
 }
 
+/* values.reasons for a result decided by one fact (the file itself). */
+static void set_reason(check_result_t *out, const char *reason)
+{
+    json_t *arr = json_array();
+    json_array_append_new(arr, json_string(reason));
+    json_object_set_new(out->values, "reasons", arr);
+}
+
 void check_envfile_eval(const envfile_facts_t *f, const agent_conf_t *conf, check_result_t *out)
 {
     (void)conf;
@@ -336,84 +358,98 @@ void check_envfile_eval(const envfile_facts_t *f, const agent_conf_t *conf, chec
     json_object_set_new(v, "path", json_string(f->path));
     if (f->sys_errno == ENOENT) {
         check_result_set(out, CHECK_FAIL, "env file %s does not exist", f->path);
+        set_reason(out, "file_missing");
         return;
     }
     if (f->sys_errno) {
         check_result_set(out, CHECK_UNKNOWN, "cannot read env file %s: %s", f->path,
                          strerror_r(f->sys_errno, eb, sizeof eb));
+        set_reason(out, "file_unreadable");
         return;
     }
     if (f->not_regular) {
         check_result_set(out, CHECK_FAIL, "env file %s is not a regular file", f->path);
+        set_reason(out, "file_not_regular");
         return;
     }
     if (f->too_big) {
         check_result_set(out, CHECK_FAIL, "env file %s is larger than %d bytes", f->path,
                          ENVFILE_MAX_SIZE);
+        set_reason(out, "file_too_large");
         return;
     }
 
-    findings_t fs = {.out = out, .list = json_array(), .worst_rank = 0};
+    findings_t fs = {.out = out,
+                     .list = json_array(),
+                     .worst_rank = 0,
+                     .reasons = {json_array(), json_array(), json_array()}};
     for (size_t i = 0; i < f->n; i++) {
         const envfile_entry_t *e = &f->e[i];
         if (e->flags & ENVLINE_TOO_LONG) {
-            finding(&fs, e->line, CHECK_WARN, NULL, "longer than %d bytes, not checked",
-                    ENVFILE_MAX_LINE);
+            finding(&fs, e->line, CHECK_WARN, NULL, "line_too_long",
+                    "longer than %d bytes, not checked", ENVFILE_MAX_LINE);
             continue;
         }
         if (e->flags & ENVLINE_NUL) {
-            finding(&fs, e->line, CHECK_WARN, NULL, "contains a NUL byte, not checked");
+            finding(&fs, e->line, CHECK_WARN, NULL, "line_nul_byte",
+                    "contains a NUL byte, not checked");
             continue;
         }
         if (e->flags & ENVLINE_NO_EQUALS) {
-            finding(&fs, e->line, CHECK_WARN, NULL, "no '=': not a KEY=value line");
+            finding(&fs, e->line, CHECK_WARN, NULL, "line_no_equals",
+                    "no '=': not a KEY=value line");
             continue;
         }
         if (e->flags & ENVLINE_LEADING_WS)
-            finding(&fs, e->line, CHECK_WARN, e->key, "leading whitespace before the name");
+            finding(&fs, e->line, CHECK_WARN, e->key, "leading_whitespace",
+                    "leading whitespace before the name");
         if (e->flags & ENVLINE_EXPORT)
-            finding(&fs, e->line, CHECK_WARN, e->key,
+            finding(&fs, e->line, CHECK_WARN, e->key, "export_prefix",
                     "'export' prefix: docker --env-file takes it as part of the name");
         size_t kl = strlen(e->key);
         if (kl > 0 && is_ws(e->key[kl - 1]))
-            finding(&fs, e->line, CHECK_WARN, e->key, "whitespace before '='");
+            finding(&fs, e->line, CHECK_WARN, e->key, "whitespace_before_equals",
+                    "whitespace before '='");
         else if (!valid_name(e->key))
-            finding(&fs, e->line, CHECK_WARN, e->key, "invalid name '%.60s'", e->key);
+            finding(&fs, e->line, CHECK_WARN, e->key, "invalid_name", "invalid name '%.60s'",
+                    e->key);
         if (is_quoted(e->value))
-            finding(&fs, e->line, CHECK_WARN, e->key,
+            finding(&fs, e->line, CHECK_WARN, e->key, "value_quoted",
                     "%.60s: value is quoted (the quotes become part of the value)", e->key);
         size_t vl = strlen(e->value);
         if (vl > 0 && is_ws(e->value[vl - 1]))
-            finding(&fs, e->line, CHECK_WARN, e->key, "%.60s: trailing whitespace after the value",
-                    e->key);
+            finding(&fs, e->line, CHECK_WARN, e->key, "trailing_whitespace",
+                    "%.60s: trailing whitespace after the value", e->key);
         if (vl > 0 && is_ws(e->value[0]))
-            finding(&fs, e->line, CHECK_WARN, e->key, "%.60s: whitespace after '='", e->key);
+            finding(&fs, e->line, CHECK_WARN, e->key, "whitespace_after_equals",
+                    "%.60s: whitespace after '='", e->key);
         for (size_t j = 0; j < i; j++)
             if (f->e[j].key && f->e[j].value && strcmp(f->e[j].key, e->key) == 0) {
-                finding(&fs, e->line, CHECK_WARN, e->key,
+                finding(&fs, e->line, CHECK_WARN, e->key, "duplicate_key",
                         "%.60s duplicates line %d (the last one wins)", e->key, f->e[j].line);
                 break;
             }
     }
     if (f->crlf_lines)
-        finding(&fs, f->crlf_first, CHECK_WARN, NULL,
+        finding(&fs, f->crlf_first, CHECK_WARN, NULL, "crlf_line_endings",
                 "CRLF line ending (%d line%s): the \\r becomes part of the value", f->crlf_lines,
                 f->crlf_lines > 1 ? "s" : "");
     if (f->truncated)
-        finding(&fs, 0, CHECK_WARN, NULL, "more than %d entries: the rest is not checked",
-                ENVFILE_MAX_ENTRIES);
+        finding(&fs, 0, CHECK_WARN, NULL, "too_many_entries",
+                "more than %d entries: the rest is not checked", ENVFILE_MAX_ENTRIES);
 
     const envfile_entry_t *ll = last_of(f, "LOG_LEVEL");
     if (!ll) {
-        finding(&fs, 0, CHECK_WARN, "LOG_LEVEL", "LOG_LEVEL missing (INFO or DEBUG expected)");
+        finding(&fs, 0, CHECK_WARN, "LOG_LEVEL", "log_level_missing",
+                "LOG_LEVEL missing (INFO or DEBUG expected)");
         json_object_set_new(v, "log_level", json_null());
     } else {
         char lv[64];
         clean_value(ll->value, lv, sizeof lv);
         json_object_set_new(v, "log_level", json_string(lv));
         if (strcmp(lv, "INFO") != 0 && strcmp(lv, "DEBUG") != 0)
-            finding(&fs, ll->line, CHECK_WARN, "LOG_LEVEL", "LOG_LEVEL=%s, must be INFO or DEBUG",
-                    lv);
+            finding(&fs, ll->line, CHECK_WARN, "LOG_LEVEL", "log_level_invalid",
+                    "LOG_LEVEL=%s, must be INFO or DEBUG", lv);
     }
     check_s3(f, &fs, v);
 
@@ -425,6 +461,14 @@ void check_envfile_eval(const envfile_facts_t *f, const agent_conf_t *conf, chec
     json_object_set_new(v, "keys", json_integer((json_int_t)keys));
     size_t n = fs.total;
     sort_by_line(fs.list);
+    /* worst first: fail, then warn; the unknown ones only when there is
+     * neither, so an unknown check still says what it could not judge */
+    json_array_extend(fs.reasons[0], fs.reasons[1]);
+    if (json_array_size(fs.reasons[0]) == 0)
+        json_array_extend(fs.reasons[0], fs.reasons[2]);
+    json_decref(fs.reasons[1]);
+    json_decref(fs.reasons[2]);
+    json_object_set_new(v, "reasons", fs.reasons[0]);
     json_object_set_new(v, "findings", fs.list);
     if (n > json_array_size(fs.list))
         json_object_set_new(v, "findings_dropped",
@@ -448,6 +492,7 @@ void check_envfile_run(const agent_conf_t *conf, void **state, check_result_t *o
         check_envfile_facts_clear(&facts);
         check_result_set(out, CHECK_UNKNOWN, "out of memory reading %s",
                          conf->env_file ? conf->env_file : "/opt/tango/tango.env");
+        set_reason(out, "out_of_memory");
         return;
     }
     check_envfile_eval(&facts, conf, out);

@@ -180,6 +180,16 @@ int check_host_probe(const agent_conf_t *conf, host_facts_t *out)
 
 /* ---- evaluator (pure) ---- */
 
+/* values.reasons: the stable reason of a warn or unknown status, for the
+ * controller's alert keys (CHECK/NODE/REASON, docs/checks.md); empty when ok. */
+static void set_reason(check_result_t *out, const char *reason)
+{
+    json_t *arr = json_array();
+    if (reason)
+        json_array_append_new(arr, json_string(reason));
+    json_object_set_new(out->values, "reasons", arr);
+}
+
 void check_host_eval(const host_facts_t *f, const agent_conf_t *conf, check_result_t *out)
 {
     char eb[128];
@@ -212,23 +222,28 @@ void check_host_eval(const host_facts_t *f, const agent_conf_t *conf, check_resu
     if (f->hostname_errno) {
         check_result_set(out, CHECK_UNKNOWN, "gethostname: %s",
                          strerror_r(f->hostname_errno, eb, sizeof eb));
+        set_reason(out, "hostname_unreadable");
         return;
     }
     if (f->cpus <= 0) {
         check_result_set(out, CHECK_UNKNOWN, "cannot count CPUs");
+        set_reason(out, "cpus_unreadable");
         return;
     }
     if (f->mem_errno) {
         check_result_set(out, CHECK_UNKNOWN, "sysinfo: %s",
                          strerror_r(f->mem_errno, eb, sizeof eb));
+        set_reason(out, "memory_unreadable");
         return;
     }
     if (f->rotational == 1) {
         check_result_set(out, CHECK_WARN,
                          "data dir %s is on a rotational disk (%s): MongoDB wants an SSD",
                          f->datadir, f->disk);
+        set_reason(out, "hdd");
         return;
     }
+    set_reason(out, NULL);
     char ssd[200];
     if (f->rotational == 0)
         snprintf(ssd, sizeof ssd, "data dir on SSD (%s)", f->disk);

@@ -370,55 +370,85 @@ static void put_values(const check_mongod_facts_t *f, json_t *v)
     json_object_set_new(v, "max_lag_s", max_lag >= 0 ? json_real(max_lag) : json_null());
 }
 
+/* Stable reasons for the controller's alert keys (CHECK/NODE/REASON,
+ * docs/checks.md): never a host, set name or lag figure. Added in the order
+ * the evaluator judges, which is worst first. */
+static void reason_add(check_result_t *out, const char *reason)
+{
+    json_t *arr = json_object_get(out->values, "reasons");
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(out->values, "reasons", arr);
+    }
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (strcmp(json_string_value(json_array_get(arr, i)), reason) == 0)
+            return;
+    json_array_append_new(arr, json_string(reason));
+}
+
 void check_mongod_eval(const check_mongod_facts_t *f, check_result_t *out)
 {
     put_values(f, out->values);
     out->summary[0] = '\0';
+    json_object_set_new(out->values, "reasons", json_array());
 
     if (f->hello_rc) {
         check_result_set(out, CHECK_FAIL, "mongod unreachable at %s: %s", f->hosts, f->hello_error);
+        reason_add(out, "unreachable");
         return;
     }
     if (f->replset_uninitiated || f->status_code == 94 /* NotYetInitialized */) {
         check_result_set(out, CHECK_FAIL, "mongod at %s: replica set not initiated", f->hosts);
+        reason_add(out, "replset_not_initiated");
         return;
     }
     if (!f->in_replset) {
         check_result_set(out, CHECK_FAIL, "mongod at %s is not in a replica set", f->hosts);
+        reason_add(out, "not_in_replset");
         return;
     }
     if (f->status_rc) {
         check_result_set(out, CHECK_FAIL, "replSetGetStatus failed: %s", f->status_error);
+        reason_add(out, "replset_status_failed");
         return;
     }
     const check_mongod_member_t *p = primary_member(f);
     if (!p) {
         check_result_set(out, CHECK_FAIL, "no primary: replica set %s read-only (this member %s)",
                          f->set_name, f->my_state_str);
+        reason_add(out, "no_primary");
         return;
     }
     size_t healthy = 0;
     for (size_t i = 0; i < f->n_members; i++) {
         const check_mongod_member_t *m = &f->members[i];
-        if (m->health == 0)
+        if (m->health == 0) {
             check_result_worsen(out, CHECK_WARN, "member %s unhealthy, state %s", m->name,
                                 m->state_str);
-        else
+            reason_add(out, "member_down");
+        } else {
             healthy++;
+        }
     }
     double max_lag = 0;
     for (size_t i = 0; i < f->n_members; i++) {
         double lag = check_mongod_lag_s(f, i);
         if (lag > max_lag)
             max_lag = lag;
-        if (lag > CHECK_MONGOD_LAG_WARN_S)
+        if (lag > CHECK_MONGOD_LAG_WARN_S) {
             check_result_worsen(out, CHECK_WARN, "member %s lags the primary by %.0f s",
                                 f->members[i].name, lag);
+            reason_add(out, "member_lagging");
+        }
     }
-    if (f->my_state != 1 && f->my_state != 2)
+    if (f->my_state != 1 && f->my_state != 2) {
         check_result_worsen(out, CHECK_WARN, "this member is %s", f->my_state_str);
-    if (f->config_rc)
+        reason_add(out, "self_not_primary_or_secondary");
+    }
+    if (f->config_rc) {
         check_result_worsen(out, CHECK_WARN, "replSetGetConfig failed: %s", f->config_error);
+        reason_add(out, "replset_config_failed");
+    }
     if (out->summary[0] == '\0')
         check_result_set(out, CHECK_OK,
                          "%s of %s, %zu/%zu members healthy, primary %s, max lag %.0f s",
@@ -575,6 +605,7 @@ void check_mongod_run(const agent_conf_t *conf, void **state, check_result_t *ou
     if (!client) {
         if (check_mongod_client_new(conf, &client, &err)) {
             check_result_set(out, CHECK_UNKNOWN, "%s", err.msg);
+            reason_add(out, "client_init_failed");
             return;
         }
         *state = client;
@@ -582,6 +613,7 @@ void check_mongod_run(const agent_conf_t *conf, void **state, check_result_t *ou
     check_mongod_facts_t *f = malloc(sizeof *f); /* ~25 KiB: not on a worker's stack */
     if (!f) {
         check_result_set(out, CHECK_UNKNOWN, "out of memory");
+        reason_add(out, "out_of_memory");
         return;
     }
     check_mongod_facts_init(f);

@@ -61,6 +61,17 @@ void check_web_probe(void *curl, const agent_conf_t *conf, check_web_facts_t *f)
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* errbuf goes out of scope */
 }
 
+/* values.reasons: the stable reason of a failure, for the controller's alert
+ * keys (CHECK/NODE/REASON, docs/checks.md): never the URL or the HTTP code,
+ * so a 502 that turns into a 503 stays one alert. Empty when ok. */
+static void set_reason(check_result_t *out, const char *reason)
+{
+    json_t *arr = json_array();
+    if (reason)
+        json_array_append_new(arr, json_string(reason));
+    json_object_set_new(out->values, "reasons", arr);
+}
+
 void check_web_eval(const check_web_facts_t *f, check_result_t *out)
 {
     json_t *v = out->values;
@@ -75,27 +86,33 @@ void check_web_eval(const check_web_facts_t *f, check_result_t *out)
     case CURLE_COULDNT_CONNECT:
         check_result_set(out, CHECK_FAIL, "web tier not reachable at %s: %s", f->url,
                          f->curl_error);
+        set_reason(out, "unreachable");
         return;
     case CURLE_OPERATION_TIMEDOUT:
         check_result_set(out, CHECK_FAIL, "web tier at %s gave no answer within %d ms", f->url,
                          f->timeout_ms);
+        set_reason(out, "timeout");
         return;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
         check_result_set(out, CHECK_FAIL, "TLS verification of %s failed: %s", f->url,
                          f->curl_error);
+        set_reason(out, "tls_verify_failed");
         return;
     default:
         check_result_set(out, CHECK_FAIL, "GET %s failed: %s", f->url,
                          f->curl_error[0] ? f->curl_error : "transfer error");
+        set_reason(out, "request_failed");
         return;
     }
     if (f->http_code != 200) {
         check_result_set(out, CHECK_FAIL, "GET %s answered HTTP %ld, expected 200", f->url,
                          f->http_code);
+        set_reason(out, "http_status");
         return;
     }
+    set_reason(out, NULL);
     check_result_set(out, CHECK_OK, "GET %s: HTTP 200 in %.0f ms", f->url, f->time_ms);
 }
 
@@ -105,6 +122,7 @@ void check_web_run(const agent_conf_t *conf, void **state, check_result_t *out)
         *state = curl_easy_init();
     if (!*state) {
         check_result_set(out, CHECK_UNKNOWN, "cannot create a curl handle");
+        set_reason(out, "curl_init_failed");
         return;
     }
     check_web_facts_t f;

@@ -7,6 +7,12 @@
 #   deploy/quickstart.sh          start the demo
 #   deploy/quickstart.sh stop     stop it (by PID) and remove the sample disk
 #
+# As root with network namespaces and Debian's dockerd available, the demo is
+# a 5-host, 3-data-centre lab (tests/lab/lab): real dockerd swarm, a replica
+# set played by the simulator, an agent per host and 3 controllers; it prints
+# `quoratectl status` and `quoratectl plan`. QR_DEMO_LAB=0 forces the
+# single-machine demo (one controller and one agent on this machine).
+#
 # Everything lives under $QR_DEMO_DIR (default /tmp/quorate-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +37,14 @@ stop_demo() {
     echo "quickstart: stopped (logs and keys are kept in $DEMO)"
 }
 
-if [ "${1:-}" = "stop" ]; then stop_demo; exit 0; fi
+LAB_DIR=${QR_DEMO_LAB_DIR:-/tmp/quorate-demo-lab}
+lab() { QR_LAB_DIR=$LAB_DIR QR_LAB_PREFIX=qrdemo QR_BIN=$BUILD "$SRC/tests/lab/lab" "$@"; }
+
+if [ "${1:-}" = "stop" ]; then
+    [ -f "$LAB_DIR/state" ] && { lab down; echo "quickstart: lab stopped"; }
+    stop_demo
+    exit 0
+fi
 if [ -n "${1:-}" ]; then echo "usage: $0 [stop]" >&2; exit 2; fi
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -43,6 +56,43 @@ fi
 echo "quickstart: building into $BUILD"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+
+can_lab() {
+    [ "${QR_DEMO_LAB:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/dockerd ] &&
+        [ -x /usr/bin/docker ] && /usr/bin/python3 -c 'import mockupdb' 2>/dev/null &&
+        ip netns add "qrdemo-probe-$$" 2>/dev/null && ip netns del "qrdemo-probe-$$"
+}
+if can_lab; then
+    echo "quickstart: starting a 5-host, 3-data-centre lab (network namespaces)"
+    lab down >/dev/null 2>&1 || true
+    QR_LAB_QUORATE=1 QR_LAB_INTERVAL_MS=2000 lab up --dcs east:2,west:2,south:1 --disk ai5=40G
+    for _ in $(seq 100); do
+        n=$(lab ctl status --json 2>/dev/null | jq '[.nodes[] | select(.checks | length > 0)] | length' 2>/dev/null || echo 0)
+        [ "${n:-0}" -ge 5 ] && break
+        sleep 0.2
+    done
+    echo
+    echo "== quoratectl status (from inside the lab)"
+    lab ctl status || true
+    echo
+    echo "== quoratectl plan (from the live inventory)"
+    lab ctl inventory --json >"$LAB_DIR/inventory.json" 2>/dev/null || true
+    "$BUILD/quoratectl" plan --inventory "$LAB_DIR/inventory.json" || true
+    cat <<EOT
+
+The lab is running: 5 hosts (east: ai1 ai2, west: ai3 ai4, south: ai5), a real dockerd
+swarm, a MongoDB replica set played by tests/lab/mongosim.py, an agent on every host and a
+controller on each swarm manager. ai5's data disk is 40 GB: its disk check fails on purpose.
+
+  export QR_LAB_DIR=$LAB_DIR QR_LAB_PREFIX=qrdemo QR_BIN=$BUILD
+  tests/lab/lab ctl status           # quoratectl, run inside the lab
+  tests/lab/lab ctl apply --dry-run  # the label plan against the live swarm
+  tests/lab/lab ctl ports --refresh  # the reachability matrix
+  tests/lab/lab kill-dc west         # lose a data centre, then: tests/lab/lab ctl status
+  $0 stop                            # tear it all down
+EOT
+    exit 0
+fi
 
 [ -d "$DEMO" ] && stop_demo >/dev/null 2>&1 || true
 mkdir -p "$DEMO/keys/agents" "$DEMO/keys/operators" "$DEMO/state" "$DEMO/datadir"

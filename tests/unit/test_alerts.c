@@ -7,8 +7,10 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "agent/check_disk.h"
 #include "controller/alerts.h"
 
 #define T0 1700000000000LL
@@ -93,6 +95,68 @@ static void test_check_reasons_array_gives_one_alert_each(void **state)
     assert_non_null(alerts_list_find(&out, "disk/ai3/root_free_low"));
     alerts_list_clear(&out);
     world_free(&w);
+}
+
+/* The disk check's own evaluator on a 49.9 GB data dir that shares the root
+ * filesystem: its values (reasons, findings, sizes) give one key per
+ * problem, never the catch-all disk/ai3/disk. */
+static void test_real_disk_check_values_give_datadir_small_key(void **state)
+{
+    (void)state;
+    agent_conf_t conf;
+    memset(&conf, 0, sizeof conf);
+    conf.datadir_min_gb = 50;
+    conf.root_free_min_gb = 50;
+    disk_facts_t f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.datadir, sizeof f.datadir, "/datadir");
+    snprintf(f.rootdir, sizeof f.rootdir, "/");
+    snprintf(f.install_user, sizeof f.install_user, "tango");
+    f.datadir_is_dir = true;
+    f.datadir_dev = 0x801;
+    f.rootdir_dev = 0x802;
+    f.datadir_total_bytes = 49900000000ull;
+    f.datadir_avail_bytes = 40000000000ull;
+    f.root_total_bytes = 100000000000ull;
+    f.root_avail_bytes = 80000000000ull;
+    f.writable = 1;
+    f.write_method = DISK_WRITE_TEST;
+    check_result_t r;
+    check_result_init(&r, "disk");
+    check_disk_eval(&f, &conf, &r);
+    assert_int_equal(r.status, CHECK_FAIL);
+
+    world_t w;
+    world_init(&w);
+    w.vals[0] = json_incref(r.values);
+    w.checks[0] = (alerts_check_t){r.name, r.status, r.summary, w.vals[0]};
+    w.nodes[2].checks = w.checks;
+    w.nodes[2].nchecks = 1;
+    alerts_list_t out = {0};
+    assert_int_equal(alerts_conditions(&w.snap, &out), 0);
+    assert_int_equal(out.n, 1);
+    const alerts_alert_t *a = alerts_list_find(&out, "disk/ai3/datadir_small");
+    assert_non_null(a);
+    assert_int_equal(a->severity, ALERTS_SEV_ERROR);
+    assert_string_equal(a->summary, "ai3: data dir capacity 49.9 GB < 50 GB");
+    assert_null(alerts_list_find(&out, "disk/ai3/disk"));
+    alerts_list_clear(&out);
+
+    /* the same data dir on the root filesystem: a second, distinct key */
+    f.datadir_dev = f.rootdir_dev;
+    check_result_clear(&r);
+    check_result_init(&r, "disk");
+    check_disk_eval(&f, &conf, &r);
+    json_decref(w.vals[0]);
+    w.vals[0] = json_incref(r.values);
+    w.checks[0] = (alerts_check_t){r.name, r.status, r.summary, w.vals[0]};
+    assert_int_equal(alerts_conditions(&w.snap, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_non_null(alerts_list_find(&out, "disk/ai3/datadir_small"));
+    assert_non_null(alerts_list_find(&out, "disk/ai3/datadir_not_separate"));
+    alerts_list_clear(&out);
+    world_free(&w);
+    check_result_clear(&r);
 }
 
 static void test_check_without_reason_uses_check_name_and_warn_is_warning(void **state)
@@ -423,6 +487,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failing_check_key_from_reason_field),
         cmocka_unit_test(test_check_reasons_array_gives_one_alert_each),
+        cmocka_unit_test(test_real_disk_check_values_give_datadir_small_key),
         cmocka_unit_test(test_check_without_reason_uses_check_name_and_warn_is_warning),
         cmocka_unit_test(test_severity_override_from_check_values),
         cmocka_unit_test(test_findings_with_reasons_give_one_alert_each_with_own_severity),

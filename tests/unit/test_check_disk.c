@@ -62,6 +62,42 @@ static void assert_summary_has(const check_result_t *r, const char *needle)
         fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
+/* The finding whose reason is `reason` has status `status`. */
+static void assert_finding(const check_result_t *r, const char *reason, const char *status)
+{
+    const json_t *list = json_object_get(r->values, "findings");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *fd = json_array_get(list, i);
+        if (strcmp(json_string_value(json_object_get(fd, "reason")), reason) == 0) {
+            assert_string_equal(json_string_value(json_object_get(fd, "status")), status);
+            return;
+        }
+    }
+    fail_msg("no finding with reason %s", reason);
+}
+
 static void test_disk_healthy_node_is_ok_with_inventory_values(void **state)
 {
     (void)state;
@@ -76,6 +112,7 @@ static void test_disk_healthy_node_is_ok_with_inventory_values(void **state)
     assert_true(json_is_true(json_object_get(r.values, "writable")));
     assert_string_equal(json_string_value(json_object_get(r.values, "write_method")), "write-test");
     assert_int_equal(json_array_size(json_object_get(r.values, "findings")), 0);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -88,6 +125,8 @@ static void test_disk_capacity_49_9_gb_fails(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "capacity 49.9 GB < 50 GB");
+    assert_reasons(&r, "datadir_small", NULL);
+    assert_finding(&r, "datadir_small", "fail");
     check_result_clear(&r);
 }
 
@@ -99,6 +138,7 @@ static void test_disk_capacity_exactly_50_gb_is_ok(void **state)
     f.datadir_total_bytes = 50000000000ull; /* GB = 10^9 bytes */
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_OK);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -111,6 +151,7 @@ static void test_disk_capacity_one_byte_short_fails_without_printing_50(void **s
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "49.9 GB < 50 GB"); /* rounded down, never "50.0 < 50" */
+    assert_reasons(&r, "datadir_small", NULL);
     check_result_clear(&r);
 }
 
@@ -135,6 +176,8 @@ static void test_disk_same_st_dev_as_root_fails(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "same filesystem as /");
+    assert_reasons(&r, "datadir_not_separate", NULL);
+    assert_finding(&r, "datadir_not_separate", "fail");
     assert_true(json_is_false(json_object_get(r.values, "datadir_separate")));
     check_result_clear(&r);
 }
@@ -157,6 +200,7 @@ static void test_disk_missing_datadir_fails(void **state)
     assert_true(json_is_null(json_object_get(r.values, "datadir_separate")));
     /* the root filesystem is still measured */
     assert_true(json_real_value(json_object_get(r.values, "root_free_gb")) == 80.0);
+    assert_reasons(&r, "datadir_missing", NULL);
     check_result_clear(&r);
 }
 
@@ -170,6 +214,7 @@ static void test_disk_datadir_that_is_a_file_fails(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "is not a directory");
+    assert_reasons(&r, "datadir_not_directory", NULL);
     check_result_clear(&r);
 }
 
@@ -182,10 +227,12 @@ static void test_disk_root_free_49_9_gb_fails_and_50_is_ok(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "root free 49.9 GB < 50 GB");
+    assert_reasons(&r, "root_free_low", NULL);
     check_result_clear(&r);
     f.root_avail_bytes = 50000000000ull;
     r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_OK);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -218,6 +265,7 @@ static void test_disk_not_writable_fails_naming_user_and_method(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "not writable by quorate (permission bits:");
+    assert_reasons(&r, "datadir_not_writable", NULL);
     assert_string_equal(json_string_value(json_object_get(r.values, "write_method")),
                         "permission-bits");
     check_result_clear(&r);
@@ -234,6 +282,9 @@ static void test_disk_writability_not_decidable_is_unknown(void **state)
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_summary_has(&r, "no such user");
     assert_true(json_is_null(json_object_get(r.values, "writable")));
+    /* nothing failed: the unknown reason names what could not be judged */
+    assert_reasons(&r, "datadir_writable_unknown", NULL);
+    assert_finding(&r, "datadir_writable_unknown", "unknown");
     check_result_clear(&r);
 }
 
@@ -251,6 +302,10 @@ static void test_disk_failure_beats_unknown_and_summary_counts_the_rest(void **s
     assert_summary_has(&r, "same filesystem");
     assert_summary_has(&r, "(+3 more)");
     assert_int_equal(json_array_size(json_object_get(r.values, "findings")), 4);
+    /* one key per failure, in the order judged; the unknown one is left to
+     * its finding while something failed */
+    assert_reasons(&r, "datadir_not_separate", "datadir_small", "root_free_low", NULL);
+    assert_finding(&r, "datadir_writable_unknown", "unknown");
     check_result_clear(&r);
 }
 

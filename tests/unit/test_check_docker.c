@@ -71,6 +71,28 @@ static const char *vstr(const check_result_t *r, const char *key)
     return json_string_value(json_object_get(r->values, key));
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 static void test_docker_engine_unreachable_fails(void **st)
 {
     (void)st;
@@ -86,6 +108,7 @@ static void test_docker_engine_unreachable_fails(void **st)
     assert_non_null(strstr(r.summary, "Docker Engine unreachable"));
     assert_non_null(strstr(r.summary, "/var/run/docker.sock"));
     assert_null(json_object_get(r.values, "engine_version"));
+    assert_reasons(&r, "engine_unreachable", NULL);
     check_result_clear(&r);
 }
 
@@ -100,6 +123,7 @@ static void test_docker_engine_not_answering_is_unknown_timed_out(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_non_null(strstr(r.summary, "timed out"));
+    assert_reasons(&r, "engine_timeout", NULL);
     check_result_clear(&r);
 }
 
@@ -116,6 +140,7 @@ static void test_docker_swarm_inactive_fails(void **st)
     assert_string_equal(vstr(&r, "api_version"), "1.41");
     assert_string_equal(vstr(&r, "swarm_state"), "inactive");
     assert_null(json_object_get(r.values, "role"));
+    assert_reasons(&r, "swarm_inactive", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -125,6 +150,7 @@ static void test_docker_swarm_pending_error_locked_fail(void **st)
     (void)st;
     const char *files[] = {"info_pending.json", "info_error.json", "info_locked.json"};
     const char *words[] = {"swarm pending", "connection error", "swarm locked"};
+    const char *reasons[] = {"swarm_pending", "swarm_error", "swarm_locked"};
     for (int i = 0; i < 3; i++) {
         check_docker_facts_t f;
         check_result_t r;
@@ -133,6 +159,7 @@ static void test_docker_swarm_pending_error_locked_fail(void **st)
         assert_int_equal(r.status, CHECK_FAIL);
         if (!strstr(r.summary, words[i]))
             fail_msg("%s: summary '%s' lacks '%s'", files[i], r.summary, words[i]);
+        assert_reasons(&r, reasons[i], NULL);
         check_result_clear(&r);
         check_docker_facts_clear(&f);
     }
@@ -176,6 +203,7 @@ static void test_docker_single_manager_leader_ok_with_labels(void **st)
         }
     }
     assert_int_equal(seen, 2);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -190,6 +218,7 @@ static void test_docker_service_below_desired_replicas_warns(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "service web: 0 of 2 replicas running");
+    assert_reasons(&r, "service_replicas_low", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -220,6 +249,8 @@ static void test_docker_manager_unreachable_warns(void **st)
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "swarm manager ai3 unreachable (2 of 3 managers reachable)");
     assert_int_equal(json_integer_value(json_object_get(r.values, "managers_reachable")), 2);
+    /* the unreachable manager is also a node not ready: two problems, two keys */
+    assert_reasons(&r, "managers_unreachable", "nodes_not_ready", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -233,6 +264,7 @@ static void test_docker_worker_node_down_warns(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "swarm node not ready: ai5 (down)");
+    assert_reasons(&r, "nodes_not_ready", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -248,6 +280,7 @@ static void test_docker_swarm_without_leader_warns(void **st)
     assert_non_null(strstr(r.summary, "no leader"));
     assert_true(json_is_false(json_object_get(r.values, "has_leader")));
     assert_true(json_is_false(json_object_get(r.values, "is_leader")));
+    assert_reasons(&r, "swarm_no_leader", "managers_no_quorum", "managers_unreachable", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -276,6 +309,8 @@ static void test_docker_two_of_three_managers_unreachable_says_no_quorum(void **
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "swarm managers ai2, ai3 unreachable (1 of 3 managers "
                                    "reachable: no quorum, swarm frozen)");
+    /* the lost majority has its own key, before the plain unreachable one */
+    assert_reasons(&r, "managers_no_quorum", "managers_unreachable", "nodes_not_ready", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -298,6 +333,7 @@ static void test_docker_several_nodes_not_ready_listed(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "swarm nodes not ready: ai4 (down), ai5 (disconnected)");
+    assert_reasons(&r, "nodes_not_ready", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -315,6 +351,7 @@ static void test_docker_leaderless_window_explained(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_WARN);
     assert_non_null(strstr(r.summary, "swarm manager without a leader?"));
+    assert_reasons(&r, "info_timeout", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 
@@ -328,6 +365,7 @@ static void test_docker_leaderless_window_explained(void **st)
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "swarm has no leader (too few managers online): label "
                                    "updates and scheduling are frozen");
+    assert_reasons(&r, "swarm_no_leader", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -345,6 +383,7 @@ static void test_docker_manager_calls_timing_out_warn_leaderless_window(void **s
     assert_int_equal(r.status, CHECK_WARN);
     assert_non_null(strstr(r.summary, "no leader?"));
     assert_string_equal(vstr(&r, "role"), "manager");
+    assert_reasons(&r, "control_plane_timeout", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -361,6 +400,7 @@ static void test_docker_worker_ok_without_cluster_view(void **st)
     assert_non_null(strstr(r.summary, "worker"));
     assert_null(json_object_get(r.values, "labels"));
     assert_null(json_object_get(r.values, "is_leader"));
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }
@@ -414,6 +454,7 @@ static void test_docker_malformed_info_reported_as_fail(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "/info failed"));
+    assert_reasons(&r, "info_failed", NULL);
     check_result_clear(&r);
     check_docker_facts_clear(&f);
 }

@@ -86,6 +86,28 @@ static size_t n_findings(const check_result_t *r)
     return json_array_size(json_object_get(r->values, "findings"));
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 #define GOOD_S3 "S3_ENDPOINT=https://minio1:9000\n"
 
 static void test_envfile_clean_file_is_ok(void **state)
@@ -99,6 +121,7 @@ static void test_envfile_clean_file_is_ok(void **state)
     assert_string_equal(json_string_value(json_object_get(r.values, "log_level")), "INFO");
     assert_int_equal(json_integer_value(json_object_get(r.values, "keys")), 3);
     assert_int_equal(json_integer_value(json_object_get(r.values, "lines")), 5);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -116,6 +139,7 @@ static void test_envfile_log_level_warn_warns(void **state)
     check_result_t r = eval_text(GOOD_S3 "LOG_LEVEL=WARN\n");
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "line 2: LOG_LEVEL=WARN, must be INFO or DEBUG");
+    assert_reasons(&r, "log_level_invalid", NULL);
     check_result_clear(&r);
 }
 
@@ -135,6 +159,7 @@ static void test_envfile_missing_log_level_warns(void **state)
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "LOG_LEVEL missing (INFO or DEBUG expected)");
     assert_true(json_is_null(json_object_get(r.values, "log_level")));
+    assert_reasons(&r, "log_level_missing", NULL);
     check_result_clear(&r);
 }
 
@@ -149,6 +174,8 @@ static void test_envfile_quoted_value_warns_once(void **state)
     assert_int_equal(n_findings(&r), 2);
     assert_summary_has(&r, "line 1: S3_ENDPOINT: value is quoted");
     assert_summary_has(&r, "(+1 more)");
+    /* two quoted values, one problem: one key (no key name, no line) */
+    assert_reasons(&r, "value_quoted", NULL);
     check_result_clear(&r);
 }
 
@@ -170,6 +197,7 @@ static void test_envfile_http_endpoint_fails(void **state)
     assert_int_equal(r.status, CHECK_FAIL);
     assert_string_equal(r.summary, "line 1: S3_ENDPOINT uses http://, must be https://");
     assert_string_equal(json_string_value(json_object_get(r.values, "s3_scheme")), "http");
+    assert_reasons(&r, "s3_endpoint_not_https", NULL);
     check_result_clear(&r);
 }
 
@@ -180,6 +208,7 @@ static void test_envfile_port_9001_fails(void **state)
     assert_int_equal(r.status, CHECK_FAIL);
     assert_string_equal(r.summary, "line 2: S3_ENDPOINT port 9001, must be 9000");
     assert_int_equal(json_integer_value(json_object_get(r.values, "s3_port")), 9001);
+    assert_reasons(&r, "s3_endpoint_wrong_port", NULL);
     check_result_clear(&r);
 }
 
@@ -189,6 +218,7 @@ static void test_envfile_endpoint_without_port_fails(void **state)
     check_result_t r = eval_text("LOG_LEVEL=INFO\nS3_ENDPOINT=https://minio1\n");
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "has no port");
+    assert_reasons(&r, "s3_endpoint_no_port", NULL);
     assert_true(json_is_null(json_object_get(r.values, "s3_port")));
     check_result_clear(&r);
 }
@@ -208,14 +238,17 @@ static void test_envfile_missing_or_empty_or_bogus_endpoint_fails(void **state)
     check_result_t r = eval_text("LOG_LEVEL=INFO\n");
     assert_int_equal(r.status, CHECK_FAIL);
     assert_string_equal(r.summary, "S3_ENDPOINT missing");
+    assert_reasons(&r, "s3_endpoint_missing", NULL);
     check_result_clear(&r);
     r = eval_text("LOG_LEVEL=INFO\nS3_ENDPOINT=\n");
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "line 2: S3_ENDPOINT is empty");
+    assert_reasons(&r, "s3_endpoint_empty", NULL);
     check_result_clear(&r);
     r = eval_text("LOG_LEVEL=INFO\nS3_ENDPOINT=minio1:9000\n");
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "line 2: S3_ENDPOINT");
+    assert_reasons(&r, "s3_endpoint_not_url", NULL);
     check_result_clear(&r);
 }
 
@@ -229,6 +262,7 @@ static void test_envfile_crlf_warns_once_with_first_line(void **state)
     /* the values themselves are read without the \r */
     assert_string_equal(json_string_value(json_object_get(r.values, "log_level")), "INFO");
     assert_int_equal(json_integer_value(json_object_get(r.values, "s3_port")), 9000);
+    assert_reasons(&r, "crlf_line_endings", NULL);
     check_result_clear(&r);
 }
 
@@ -239,6 +273,7 @@ static void test_envfile_duplicate_key_warns_and_last_wins(void **state)
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "line 3: LOG_LEVEL duplicates line 2 (the last one wins)");
     assert_int_equal(n_findings(&r), 1); /* the effective value INFO is fine */
+    assert_reasons(&r, "duplicate_key", NULL);
     check_result_clear(&r);
 }
 
@@ -254,6 +289,8 @@ static void test_envfile_export_prefix_and_spaces_around_equals_warn(void **stat
     assert_true(has_finding(&r, 4, "whitespace after '='"));
     /* "LOG_LEVEL " is not LOG_LEVEL: that is how docker reads it too */
     assert_true(has_finding(&r, 0, "LOG_LEVEL missing"));
+    assert_reasons(&r, "export_prefix", "whitespace_before_equals", "leading_whitespace",
+                   "whitespace_after_equals", "log_level_missing", NULL);
     assert_int_equal(json_integer_value(json_object_get(r.values, "s3_port")), 9000);
     check_result_clear(&r);
 }
@@ -266,6 +303,7 @@ static void test_envfile_line_without_equals_and_bad_name_warn(void **state)
     assert_true(has_finding(&r, 3, "no '='"));
     assert_true(has_finding(&r, 4, "invalid name '1BAD'"));
     assert_true(has_finding(&r, 5, "invalid name ''"));
+    assert_reasons(&r, "line_no_equals", "invalid_name", NULL);
     check_result_clear(&r);
 }
 
@@ -276,6 +314,7 @@ static void test_envfile_nul_byte_line_is_reported_not_parsed(void **state)
     check_result_t r = eval_buf(text, sizeof text - 1);
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "line 2: contains a NUL byte, not checked");
+    assert_reasons(&r, "line_nul_byte", NULL);
     assert_string_equal(json_string_value(json_object_get(r.values, "log_level")), "INFO");
     check_result_clear(&r);
 }
@@ -292,6 +331,7 @@ static void test_envfile_overlong_line_is_reported_not_parsed(void **state)
     check_result_t r = eval_text(text);
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "line 2: longer than 8192 bytes");
+    assert_reasons(&r, "line_too_long", NULL);
     assert_int_equal(json_integer_value(json_object_get(r.values, "s3_port")), 9000);
     check_result_clear(&r);
     free(text);
@@ -308,6 +348,11 @@ static void test_envfile_fail_outranks_earlier_warnings_in_summary(void **state)
     json_t *list = json_object_get(r.values, "findings");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "line")), 0);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 3), "line")), 3);
+    /* the failure first, whatever its line; then the warnings as judged */
+    assert_reasons(&r, "s3_endpoint_wrong_port", "value_quoted", "trailing_whitespace",
+                   "log_level_missing", NULL);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 3), "reason")),
+                        "s3_endpoint_wrong_port");
     check_result_clear(&r);
 }
 
@@ -317,6 +362,7 @@ static void test_envfile_empty_file_fails_on_missing_endpoint(void **state)
     check_result_t r = eval_text("");
     assert_int_equal(r.status, CHECK_FAIL);
     assert_string_equal(r.summary, "S3_ENDPOINT missing (+1 more)");
+    assert_reasons(&r, "s3_endpoint_missing", "log_level_missing", NULL);
     check_result_clear(&r);
 }
 
@@ -349,6 +395,9 @@ static void test_envfile_fixture_bad_has_line_numbered_findings(void **state)
     assert_true(has_finding(&r, 7, "'export' prefix"));
     assert_true(has_finding(&r, 8, "no '='"));
     assert_int_equal(n_findings(&r), 8);
+    assert_reasons(&r, "s3_endpoint_not_https", "s3_endpoint_wrong_port", "value_quoted",
+                   "trailing_whitespace", "duplicate_key", "export_prefix", "line_no_equals",
+                   "log_level_invalid", NULL);
     check_result_clear(&r);
 }
 
@@ -378,6 +427,7 @@ static void test_envfile_missing_file_fails(void **state)
     check_result_t r = run_path("/nonexistent/qr/tango.env");
     assert_int_equal(r.status, CHECK_FAIL);
     assert_string_equal(r.summary, "env file /nonexistent/qr/tango.env does not exist");
+    assert_reasons(&r, "file_missing", NULL);
     check_result_clear(&r);
 }
 
@@ -396,6 +446,7 @@ static void test_envfile_fifo_and_directory_are_refused_without_blocking(void **
     r = run_path(dir);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "not a regular file");
+    assert_reasons(&r, "file_not_regular", NULL);
     check_result_clear(&r);
     unlink(fifo);
     rmdir(dir);
@@ -413,6 +464,7 @@ static void test_envfile_over_one_mib_is_refused(void **state)
     check_result_t r = run_path(path);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "larger than 1048576 bytes");
+    assert_reasons(&r, "file_too_large", NULL);
     check_result_clear(&r);
     /* exactly 1 MiB is read (and is all NULs: one overlong line) */
     assert_int_equal(truncate(path, ENVFILE_MAX_SIZE), 0);

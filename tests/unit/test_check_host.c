@@ -58,6 +58,28 @@ static void assert_summary_has(const check_result_t *r, const char *needle)
         fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 static void test_host_ssd_node_is_ok_with_inventory_values(void **state)
 {
     (void)state;
@@ -74,6 +96,7 @@ static void test_host_ssd_node_is_ok_with_inventory_values(void **state)
     assert_true(json_real_value(json_object_get(r.values, "mem_gb")) == 64.0);
     assert_true(json_is_true(json_object_get(r.values, "ssd")));
     assert_string_equal(json_string_value(json_object_get(r.values, "datadir_device")), "259:1");
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -89,6 +112,8 @@ static void test_host_hdd_datadir_warns(void **state)
     assert_string_equal(r.summary,
                         "data dir /datadir is on a rotational disk (sdb): MongoDB wants an SSD");
     assert_true(json_is_false(json_object_get(r.values, "ssd")));
+    /* the disk's name is not part of the key */
+    assert_reasons(&r, "hdd", NULL);
     check_result_clear(&r);
 }
 
@@ -104,6 +129,7 @@ static void test_host_unknown_disk_type_is_ok_with_null_ssd(void **state)
     assert_int_equal(r.status, CHECK_OK);
     assert_summary_has(&r, "SSD unknown: device 0:45 is not a block device");
     assert_true(json_is_null(json_object_get(r.values, "ssd")));
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -116,18 +142,21 @@ static void test_host_unreadable_facts_are_unknown(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_true(json_is_null(json_object_get(r.values, "cpus")));
+    assert_reasons(&r, "cpus_unreadable", NULL);
     check_result_clear(&r);
     f = facts_ssd();
     f.mem_errno = EFAULT;
     r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_summary_has(&r, "sysinfo");
+    assert_reasons(&r, "memory_unreadable", NULL);
     check_result_clear(&r);
     f = facts_ssd();
     f.hostname_errno = ENAMETOOLONG;
     r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_summary_has(&r, "gethostname");
+    assert_reasons(&r, "hostname_unreadable", NULL);
     check_result_clear(&r);
 }
 

@@ -139,6 +139,28 @@ static void eval(check_mongod_facts_t *f, check_result_t *r)
     check_mongod_facts_clear(f);
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 static void test_mongod_primary_with_healthy_set_ok(void **st)
 {
     (void)st;
@@ -170,6 +192,7 @@ static void test_mongod_primary_with_healthy_set_ok(void **st)
                         "east");
     assert_int_equal(json_integer_value(json_object_get(m2, "votes")), 0);
     assert_true(json_real_value(json_object_get(m2, "lag_s")) == 1.0);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -201,9 +224,11 @@ static void test_mongod_lag_boundary_10s_ok_11s_warns(void **st)
         eval(&f, &r);
         if (lag == 10) {
             assert_int_equal(r.status, CHECK_OK);
+            assert_reasons(&r, NULL);
         } else {
             assert_int_equal(r.status, CHECK_WARN);
             assert_string_equal(r.summary, "member m2:27017 lags the primary by 11 s");
+            assert_reasons(&r, "member_lagging", NULL);
         }
         assert_true(json_real_value(json_object_get(r.values, "max_lag_s")) == lag);
         check_result_clear(&r);
@@ -224,6 +249,24 @@ static void test_mongod_member_down_warns(void **st)
     /* a down member has no lag figure, not a 1.7e9 s one */
     assert_true(json_is_null(
         json_object_get(json_array_get(json_object_get(r.values, "members"), 2), "lag_s")));
+    assert_reasons(&r, "member_down", NULL);
+    check_result_clear(&r);
+}
+
+static void test_mongod_two_down_and_one_lagging_give_one_reason_each(void **st)
+{
+    (void)st;
+    mem_t m[] = {{"m1:27017", 1, 1, T0, true},
+                 {"m2:27017", 8, 0, T0, false},
+                 {"m3:27017", 8, 0, T0, false},
+                 {"m4:27017", 2, 1, T0 - 30, false}};
+    check_mongod_facts_t f;
+    check_result_t r;
+    facts_from(&f, HELLO_PRIMARY, m, 4);
+    eval(&f, &r);
+    assert_int_equal(r.status, CHECK_WARN);
+    /* member names are in the summary, never in the keys */
+    assert_reasons(&r, "member_down", "member_lagging", NULL);
     check_result_clear(&r);
 }
 
@@ -239,6 +282,8 @@ static void test_mongod_no_primary_fails_read_only(void **st)
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "no primary: replica set rs0 read-only"));
     assert_true(json_is_null(json_object_get(r.values, "primary")));
+    /* the down members are not listed: no primary is the problem */
+    assert_reasons(&r, "no_primary", NULL);
     check_result_clear(&r);
 }
 
@@ -253,6 +298,7 @@ static void test_mongod_own_state_recovering_warns(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_WARN);
     assert_string_equal(r.summary, "this member is RECOVERING");
+    assert_reasons(&r, "self_not_primary_or_secondary", NULL);
     check_result_clear(&r);
 }
 
@@ -265,6 +311,7 @@ static void test_mongod_standalone_and_uninitiated_fail(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "not in a replica set"));
+    assert_reasons(&r, "not_in_replset", NULL);
     check_result_clear(&r);
 
     facts_from(&f,
@@ -274,6 +321,7 @@ static void test_mongod_standalone_and_uninitiated_fail(void **st)
     eval(&f, &r);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "not initiated"));
+    assert_reasons(&r, "replset_not_initiated", NULL);
     check_result_clear(&r);
 }
 
@@ -290,6 +338,7 @@ static void test_mongod_unreachable_fails(void **st)
     assert_int_equal(r.status, CHECK_FAIL);
     assert_string_equal(r.summary,
                         "mongod unreachable at 10.0.0.1:27017: No suitable servers found");
+    assert_reasons(&r, "unreachable", NULL);
     check_result_clear(&r);
 }
 
@@ -541,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_mongod_secondary_ok),
         cmocka_unit_test(test_mongod_lag_boundary_10s_ok_11s_warns),
         cmocka_unit_test(test_mongod_member_down_warns),
+        cmocka_unit_test(test_mongod_two_down_and_one_lagging_give_one_reason_each),
         cmocka_unit_test(test_mongod_no_primary_fails_read_only),
         cmocka_unit_test(test_mongod_own_state_recovering_warns),
         cmocka_unit_test(test_mongod_standalone_and_uninitiated_fail),

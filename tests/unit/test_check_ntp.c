@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
 
@@ -48,6 +49,28 @@ static void assert_summary_has(const check_result_t *r, const char *needle)
         fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 static void test_ntp_synced_small_errors_is_ok(void **state)
 {
     (void)state;
@@ -66,6 +89,7 @@ static void test_ntp_synced_small_errors_is_ok(void **state)
     assert_string_equal(json_string_value(json_array_get(flags, 0)), "PLL");
     assert_string_equal(json_string_value(json_array_get(flags, 1)), "NANO");
     assert_int_equal(json_integer_value(json_object_get(r.values, "status")), STA_PLL | STA_NANO);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
 }
 
@@ -85,6 +109,8 @@ static void test_ntp_unsynchronised_clock_warns_despite_huge_errors(void **state
     assert_summary_has(&r, "STA_UNSYNC");
     assert_true(json_is_false(json_object_get(r.values, "synced")));
     assert_string_equal(json_string_value(json_object_get(r.values, "state")), "TIME_ERROR");
+    /* the 16 s figures are meaningless here: no *_error_high key */
+    assert_reasons(&r, "unsynchronised", NULL);
     check_result_clear(&r);
 }
 
@@ -97,6 +123,7 @@ static void test_ntp_time_error_state_alone_is_unsynchronised(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "clock not synchronised (TIME_ERROR)");
+    assert_reasons(&r, "unsynchronised", NULL);
     check_result_clear(&r);
 }
 
@@ -108,11 +135,13 @@ static void test_ntp_offset_at_warn_threshold_is_ok_above_warns(void **state)
     f.offset_ms = 100.0;
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_OK);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
     f.offset_ms = 100.5;
     r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "offset 100.5 ms > 100 ms");
+    assert_reasons(&r, "offset_high", NULL);
     check_result_clear(&r);
 }
 
@@ -125,6 +154,7 @@ static void test_ntp_negative_offset_counts_by_magnitude(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "offset 600.0 ms > 500 ms");
+    assert_reasons(&r, "offset_high", NULL);
     assert_true(json_real_value(json_object_get(r.values, "offset_ms")) == -600.0);
     check_result_clear(&r);
 }
@@ -138,11 +168,15 @@ static void test_ntp_max_error_at_fail_threshold_warns_above_fails(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "max error 500.0 ms > 100 ms");
+    assert_reasons(&r, "max_error_high", NULL);
     check_result_clear(&r);
     f.maxerror_ms = 620.0;
     r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_summary_has(&r, "max error 620.0 ms > 500 ms");
+    /* warn and fail share the key: crossing 500 ms changes the severity,
+     * not the alert */
+    assert_reasons(&r, "max_error_high", NULL);
     check_result_clear(&r);
 }
 
@@ -157,6 +191,22 @@ static void test_ntp_summary_names_the_largest_figure(void **state)
     check_result_t r = eval(&f, &c);
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "estimated error 300.0 ms");
+    /* every figure over a threshold keeps its own key, not only the largest */
+    assert_reasons(&r, "offset_high", "est_error_high", NULL);
+    check_result_clear(&r);
+}
+
+static void test_ntp_reasons_list_the_failing_figure_before_the_warning_one(void **state)
+{
+    (void)state;
+    agent_conf_t c = conf_base();
+    ntp_facts_t f = facts_synced();
+    f.offset_ms = 150;   /* warn */
+    f.maxerror_ms = 700; /* fail */
+    f.esterror_ms = 100; /* at the warn level: passes */
+    check_result_t r = eval(&f, &c);
+    assert_int_equal(r.status, CHECK_FAIL);
+    assert_reasons(&r, "max_error_high", "offset_high", NULL);
     check_result_clear(&r);
 }
 
@@ -185,6 +235,7 @@ static void test_ntp_failed_call_is_unknown(void **state)
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_summary_has(&r, "ntp_adjtime");
     assert_true(json_is_null(json_object_get(r.values, "synced")));
+    assert_reasons(&r, "adjtime_failed", NULL);
     check_result_clear(&r);
 }
 
@@ -220,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_ntp_negative_offset_counts_by_magnitude),
         cmocka_unit_test(test_ntp_max_error_at_fail_threshold_warns_above_fails),
         cmocka_unit_test(test_ntp_summary_names_the_largest_figure),
+        cmocka_unit_test(test_ntp_reasons_list_the_failing_figure_before_the_warning_one),
         cmocka_unit_test(test_ntp_thresholds_come_from_config),
         cmocka_unit_test(test_ntp_failed_call_is_unknown),
         cmocka_unit_test(test_ntp_probe_reads_the_kernel_clock),

@@ -60,6 +60,28 @@ static void assert_summary_has(const check_result_t *r, const char *needle)
         fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 static void test_ports_parse_line_ipv4_ipv6_and_header(void **state)
 {
     (void)state;
@@ -121,6 +143,7 @@ static void test_ports_all_required_listening_is_ok(void **state)
     assert_string_equal(json_string_value(json_object_get(h, "kind")), "kernel");
     assert_true(json_is_true(json_object_get(h, "docker")));
     assert_int_equal(json_array_size(json_object_get(r.values, "missing_tcp")), 0);
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
     free(f);
 }
@@ -140,6 +163,9 @@ static void test_ports_missing_listeners_warn_and_are_listed(void **state)
     assert_int_equal(json_array_size(mt), 1);
     assert_int_equal(json_integer_value(json_array_get(mt, 0)), 27017);
     assert_int_equal(json_array_size(json_object_get(r.values, "missing_udp")), 2);
+    /* one key per missing port, named by protocol and configured number */
+    assert_reasons(&r, "tcp_27017_not_listening", "udp_7946_not_listening",
+                   "udp_4789_not_listening", NULL);
     check_result_clear(&r);
     free(f);
 }
@@ -183,6 +209,7 @@ static void test_ports_unreadable_proc_net_tcp_is_unknown(void **state)
     check_result_t r = run_on(dir, &c, f);
     assert_int_equal(r.status, CHECK_UNKNOWN);
     assert_summary_has(&r, "cannot read /proc/net/tcp");
+    assert_reasons(&r, "proc_net_unreadable", NULL);
     check_result_clear(&r);
     free(f);
     rmdir(dir);
@@ -258,6 +285,8 @@ static void test_ports_4789_held_by_foreign_process_warns_naming_it(void **state
     assert_int_equal(json_integer_value(json_object_get(h, "pid")), 4321);
     assert_string_equal(json_string_value(json_object_get(h, "comm")), "nc");
     assert_int_equal(json_integer_value(json_object_get(h, "uid")), 65534);
+    /* the process name or pid is not part of the key */
+    assert_reasons(&r, "vxlan_conflict", NULL);
     check_result_clear(&r);
     free(f);
     fakeproc_destroy(&p);
@@ -290,6 +319,7 @@ static void test_ports_4789_user_socket_without_owner_is_owner_unknown(void **st
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "owner unknown");
     assert_summary_has(&r, "conflict");
+    assert_reasons(&r, "vxlan_conflict", NULL);
     check_result_clear(&r);
     free(f);
     fakeproc_destroy(&p);
@@ -308,6 +338,7 @@ static void test_ports_conflict_and_missing_ports_share_the_summary(void **state
     assert_int_equal(r.status, CHECK_WARN);
     assert_summary_has(&r, "held by nc");
     assert_summary_has(&r, "; not listening: tcp 443");
+    assert_reasons(&r, "vxlan_conflict", "tcp_443_not_listening", NULL);
     check_result_clear(&r);
     free(f);
     fakeproc_destroy(&p);

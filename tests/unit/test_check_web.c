@@ -111,6 +111,28 @@ static void run_once(const agent_conf_t *conf, void **state, check_result_t *r)
     check_web_run(conf, state, r);
 }
 
+/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
+static void assert_reasons(const check_result_t *r, ...)
+{
+    const json_t *arr = json_object_get(r->values, "reasons");
+    assert_true(json_is_array(arr));
+    va_list ap;
+    va_start(ap, r);
+    size_t i = 0;
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
+        const char *got = json_string_value(json_array_get(arr, i));
+        if (!got || strcmp(got, want) != 0)
+            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
+    }
+    va_end(ap);
+    if (json_array_size(arr) != i) {
+        char *dump = json_dumps(arr, JSON_COMPACT);
+        print_error("reasons are %s, expected %zu of them\n", dump, i);
+        free(dump);
+        fail();
+    }
+}
+
 static void test_web_login_200_ok_with_values(void **st)
 {
     (void)st;
@@ -128,6 +150,7 @@ static void test_web_login_200_ok_with_values(void **st)
     assert_string_equal(json_string_value(json_object_get(r.values, "url")), url);
     assert_true(json_is_false(json_object_get(r.values, "tls_verify")));
     assert_true(json_is_number(json_object_get(r.values, "time_ms")));
+    assert_reasons(&r, NULL);
     check_result_clear(&r);
     check_web_state_free(state);
     server_stop(&s);
@@ -170,6 +193,8 @@ static void test_web_redirect_and_server_error_fail_with_code(void **st)
         assert_int_equal(r.status, CHECK_FAIL);
         if (!strstr(r.summary, codes[i]))
             fail_msg("summary '%s' lacks '%s'", r.summary, codes[i]);
+        /* one key whatever the code: a 502 turning into a 503 is one alert */
+        assert_reasons(&r, "http_status", NULL);
         check_result_clear(&r);
     }
     check_web_state_free(state);
@@ -195,6 +220,7 @@ static void test_web_connection_refused_fails(void **st)
     run_once(&conf, &state, &r);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "not reachable"));
+    assert_reasons(&r, "unreachable", NULL);
     assert_true(json_is_null(json_object_get(r.values, "http_code")));
     check_result_clear(&r);
     check_web_state_free(state);
@@ -218,6 +244,7 @@ static void test_web_slow_reply_times_out(void **st)
     double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "no answer within 200 ms"));
+    assert_reasons(&r, "timeout", NULL);
     assert_true(ms < 1200); /* the reply would come after 1500 ms */
     check_result_clear(&r);
     check_web_state_free(state);
@@ -238,6 +265,10 @@ static void test_web_eval_only_200_is_ok(void **st)
         check_result_init(&r, "web");
         check_web_eval(&f, &r);
         assert_int_equal(r.status, codes[i] == 200 ? CHECK_OK : CHECK_FAIL);
+        if (codes[i] == 200)
+            assert_reasons(&r, NULL);
+        else
+            assert_reasons(&r, "http_status", NULL);
         check_result_clear(&r);
     }
 }
@@ -314,6 +345,7 @@ static void test_web_tls_verification_off_on_and_with_ca_file(void **st)
     assert_int_equal(r.status, CHECK_FAIL);
     assert_non_null(strstr(r.summary, "TLS"));
     assert_true(json_is_true(json_object_get(r.values, "tls_verify")));
+    assert_reasons(&r, "tls_verify_failed", NULL);
     check_result_clear(&r);
 
     /* verification on with the tier's certificate as CA file: ok */
