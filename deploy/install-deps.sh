@@ -9,7 +9,7 @@ BUILD_PKGS=(build-essential cmake pkg-config clang
   libcmocka-dev libjansson-dev libfyaml-dev libsystemd-dev libmicrohttpd-dev)
 TEST_PKGS=(docker.io python3 python3-mockupdb python3-pymongo prometheus-node-exporter
   iproute2 nftables util-linux e2fsprogs procps psmisc curl jq valgrind
-  prometheus-alertmanager python3-zmq)
+  prometheus-alertmanager python3-zmq etcd-server etcd-client)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${TEST_PKGS[@]}")

@@ -41,7 +41,7 @@ LAB_DIR=${QR_DEMO_LAB_DIR:-/tmp/quorate-demo-lab}
 lab() { QR_LAB_DIR=$LAB_DIR QR_LAB_PREFIX=qrdemo QR_BIN=$BUILD "$SRC/tests/lab/lab" "$@"; }
 
 if [ "${1:-}" = "stop" ]; then
-    [ -f "$LAB_DIR/state" ] && { lab down; echo "quickstart: lab stopped"; }
+    [ -f "$LAB_DIR/lab.state" ] && { lab down; echo "quickstart: lab stopped"; }
     stop_demo
     exit 0
 fi
