@@ -262,18 +262,23 @@ static void find_owners(const char *proc_root, ports_facts_t *out)
     closedir(proc);
 }
 
-int check_ports_probe(const agent_conf_t *conf, const char *proc_root, ports_facts_t *out)
+static void probe_sockets(const agent_conf_t *conf, const char **proc_root, ports_facts_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!proc_root) {
-        proc_root = "/proc";
+    if (!*proc_root) {
+        *proc_root = "/proc";
         out->tcp_from_diag = tcp_listeners_diag(conf, out);
     }
     for (int i = 0; i < PORTS_NET_N; i++) {
         if (out->tcp_from_diag && (i == PORTS_NET_TCP || i == PORTS_NET_TCP6))
             continue;
-        read_net_file(conf, proc_root, i, out);
+        read_net_file(conf, *proc_root, i, out);
     }
+}
+
+int check_ports_probe(const agent_conf_t *conf, const char *proc_root, ports_facts_t *out)
+{
+    probe_sockets(conf, &proc_root, out);
     find_owners(proc_root, out);
     return 0;
 }
@@ -391,6 +396,11 @@ void check_ports_eval(const ports_facts_t *f, const agent_conf_t *conf, check_re
         } else if (s->owner_pid) {
             kind = "process";
             foreign = strcmp(s->owner_comm, "dockerd") != 0;
+        } else if (f->owner_search_done && f->fd_dirs_denied == 0) {
+            /* every process's fds were read and none holds it: a kernel
+             * socket (a vxlan device's) that happens to have an inode */
+            kind = "kernel";
+            foreign = false;
         } else {
             kind = "unknown";
             foreign = true;
@@ -440,16 +450,87 @@ void check_ports_eval(const ports_facts_t *f, const agent_conf_t *conf, check_re
                          conf->n_udp_ports);
 }
 
+/* The owner search walks every process's fds (milliseconds of CPU on a busy
+ * host): its result is kept while the set of 4789 sockets stays the same
+ * (a new owner means a new socket, so a new inode). */
+#define OWNER_CACHE 8
+typedef struct {
+    size_t n;
+    uint64_t ino[OWNER_CACHE];
+    int pid[OWNER_CACHE];
+    char comm[OWNER_CACHE][32];
+    int denied;
+    bool valid;
+} owner_cache_t;
+
+static bool cache_apply(const owner_cache_t *c, ports_facts_t *f)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const ports_socket_t *s = &f->s[i];
+        if (s->udp && s->port == PORTS_VXLAN && s->inode != 0)
+            if (k >= c->n || c->ino[k++] != s->inode)
+                return false;
+    }
+    if (!c->valid || k != c->n)
+        return false;
+    k = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        ports_socket_t *s = &f->s[i];
+        if (s->udp && s->port == PORTS_VXLAN && s->inode != 0) {
+            s->owner_pid = c->pid[k];
+            memcpy(s->owner_comm, c->comm[k], sizeof s->owner_comm);
+            k++;
+        }
+    }
+    f->owner_search_done = k > 0;
+    f->fd_dirs_denied = c->denied;
+    return true;
+}
+
+static void cache_store(owner_cache_t *c, const ports_facts_t *f)
+{
+    c->n = 0;
+    c->valid = true;
+    for (size_t i = 0; i < f->n; i++) {
+        const ports_socket_t *s = &f->s[i];
+        if (!(s->udp && s->port == PORTS_VXLAN && s->inode != 0))
+            continue;
+        if (c->n == OWNER_CACHE) {
+            c->valid = false; /* too many to remember: search every time */
+            return;
+        }
+        c->ino[c->n] = s->inode;
+        c->pid[c->n] = s->owner_pid;
+        memcpy(c->comm[c->n], s->owner_comm, sizeof c->comm[c->n]);
+        c->n++;
+    }
+    c->denied = f->fd_dirs_denied;
+}
+
+void check_ports_state_free(void *state)
+{
+    free(state);
+}
+
 void check_ports_run(const agent_conf_t *conf, void **state, check_result_t *out)
 {
-    (void)state;
     ports_facts_t *facts = malloc(sizeof *facts);
     if (!facts) {
         check_result_set(out, CHECK_UNKNOWN, "out of memory");
         reason_add(out, "out_of_memory");
         return;
     }
-    check_ports_probe(conf, NULL, facts);
+    if (state && !*state)
+        *state = calloc(1, sizeof(owner_cache_t));
+    owner_cache_t *cache = state ? *state : NULL;
+    const char *proc_root = NULL;
+    probe_sockets(conf, &proc_root, facts);
+    if (!cache || !cache_apply(cache, facts)) {
+        find_owners(proc_root, facts);
+        if (cache)
+            cache_store(cache, facts);
+    }
     check_ports_eval(facts, conf, out);
     free(facts);
 }

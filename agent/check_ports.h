@@ -63,6 +63,9 @@ int check_ports_parse_line(const char *line, int family, ports_socket_t *s);
  * conflict"; /proc/net/tcp or udp unreadable -> unknown. */
 void check_ports_eval(const ports_facts_t *facts, const agent_conf_t *conf, check_result_t *out);
 
+/* Frees the owner-search cache kept in the check's state. */
+void check_ports_state_free(void *state);
+
 /* probe(live) + eval; out initialised with check_result_init(out, "ports"). */
 void check_ports_run(const agent_conf_t *conf, void **state, check_result_t *out);
 

@@ -7,7 +7,7 @@ const check_def_t check_defs[] = {
     {"docker", check_docker_run, check_docker_state_free},
     {"disk", check_disk_run, NULL},
     {"ntp", check_ntp_run, NULL},
-    {"ports", check_ports_run, NULL},
+    {"ports", check_ports_run, check_ports_state_free},
     {"mongod", check_mongod_run, check_mongod_state_free},
     {"web", check_web_run, check_web_state_free},
     {"envfile", check_envfile_run, NULL},

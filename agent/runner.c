@@ -150,6 +150,7 @@ static void on_deadline(uv_timer_t *t)
         sl->pending = false;
         check_result_init(&s->current[i], sl->def->name);
         check_result_set(&s->current[i], CHECK_UNKNOWN, "timed out after %gs", secs);
+        json_object_set_new(s->current[i].values, "reasons", json_pack("[s]", "probe_timeout"));
         log_warnx("event=check_timeout check=%s timeout_s=%g", sl->def->name, secs);
     }
     s->waiting = 0;
@@ -172,6 +173,8 @@ int runner_start(runner_t *s, runner_done_cb cb, void *arg)
                              "timed out after %gs (previous run still hung for %llus)",
                              s->conf->probe_timeout_ms / 1000.0,
                              (unsigned long long)(uv_now(s->loop) - sl->started_ms) / 1000);
+            json_object_set_new(s->current[i].values, "reasons",
+                                json_pack("[s]", "probe_timeout"));
             continue;
         }
         check_result_init(&sl->running, sl->def->name);
