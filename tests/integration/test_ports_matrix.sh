@@ -29,7 +29,7 @@ EOR
 ctl() { nsx "$QR_BIN/quoratectl" "$@"; }
 three_up() { [ "$(ctl status --json 2>/dev/null | jq '[.nodes[] | select(.up and .address != "")] | length')" = 3 ]; }
 qr_wait_for 15 three_up || qr_fail "3 nodes with addresses not up: $(ctl status --json || true)"
-leads() { ctl status --json 2>/dev/null | jq -e '.election.role == "leader" and .election.leader_valid' >/dev/null; }
+leads() { { ctl status --json 2>/dev/null || true; } | jq -e '.election.role == "leader" and .election.leader_valid' >/dev/null; }
 qr_wait_for 10 leads || qr_fail "the controller did not elect itself"
 t0=$(qr_now_ms)
 m=$(ctl ports --refresh --json || true)
