@@ -3,6 +3,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -426,6 +427,10 @@ static void on_cycle_done(runner_t *r, void *arg)
         return;
     a->cycle++;
     send_report(a);
+    /* hand the cycle's freed heap back to the kernel: the agent's memory on
+     * every server is private dirty pages, and a cycle's garbage is most of
+     * its heap */
+    malloc_trim(64 * 1024);
 }
 
 static void on_cycle_timer(uv_timer_t *t)

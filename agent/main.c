@@ -131,10 +131,10 @@ int main(int argc, char **argv)
     if (once && level == LOG_LVL_DEBUG)
         log_set_level(level);
     /* Hung probes hold a worker each: give the pool room beyond libuv's 4. */
-    setenv("UV_THREADPOOL_SIZE", "16", 0);
+    setenv("UV_THREADPOOL_SIZE", "10", 0);
     /* Checks run on any of the pool's threads; one malloc arena per thread
      * would multiply the agent's private memory for nothing. */
-    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_ARENA_MAX, 1);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     agent_conf_t *conf = NULL;
