@@ -115,7 +115,21 @@ static void print_status(json_t *j)
                json_string_value(json_object_get(n, "dc")), up ? "up" : "DOWN", seen, clock);
         for (size_t k = 0; k < N_ORDER; k++)
             printf(" %-7s", up ? check_of(n, check_order[k]) : "-");
+        if (json_is_true(json_object_get(n, "unlabeled")))
+            printf(" (unlabeled)");
         printf("\n");
+    }
+    json_t *drift = json_object_get(j, "drift");
+    json_array_foreach(drift, i, n) {
+        char *e = json_dumps(json_object_get(n, "expected"), JSON_COMPACT);
+        char *a = json_dumps(json_object_get(n, "actual"), JSON_COMPACT);
+        printf("drift: %s %s (applied %s, now %s); `quoratectl apply` repairs it\n",
+               json_string_value(json_object_get(n, "node")),
+               json_is_true(json_object_get(n, "missing")) ? "left the swarm holding mongo.replica"
+                                                           : "labels changed by hand",
+               e ? e : "?", a ? a : "-");
+        free(e);
+        free(a);
     }
     json_t *sec = json_object_get(ctl, "security");
     long long rej = (long long)json_integer_value(json_object_get(sec, "auth_rejected"));

@@ -275,6 +275,21 @@ static json_t *status_json(server_t *s)
     json_object_set_new(j, "election", peers_status_json(s->peers));
     if (s->applied)
         json_object_set_new(j, "drift", applyplan_drift(s->inv, s->applied));
+    /* a node with none of the managed labels is "unlabeled" until an apply */
+    json_t *exp = inventory_export_json(s->inv);
+    size_t xi;
+    json_t *xn;
+    json_array_foreach(json_object_get(exp, "nodes"), xi, xn) {
+        json_t *lb = json_object_get(xn, "labels");
+        bool unlabeled = !json_object_get(lb, "mongo.replica") && !json_object_get(lb, "worker") &&
+                         !json_object_get(lb, "minio");
+        json_t *sn = json_array_get(json_object_get(j, "nodes"), xi);
+        if (sn) {
+            json_object_set_new(sn, "unlabeled", json_boolean(unlabeled));
+            json_object_set(sn, "labels", lb);
+        }
+    }
+    json_decref(exp);
     json_object_set_new(j, "clock_thresholds_ms",
                         json_pack("{s:f, s:f}", "warn", s->conf->skew_warn_ms, "fail",
                                   s->conf->skew_fail_ms));
