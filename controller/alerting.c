@@ -1,6 +1,7 @@
 /* Alerting glue: inventory -> alerts snapshot -> eval -> router -> notify. */
 #include "alerting.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ struct alerting {
     json_t *sent;    /* key -> [{receiver, at, outcome, http_status}] (last few) */
     json_t *tests;   /* receiver -> result object */
     uint64_t delivered, failed;
+    char majority_dc[64];
+    bool no_quorum;
     int64_t last_wall;
 };
 
@@ -171,6 +174,12 @@ void alerting_step(alerting_t *al, const inventory_t *inv, const json_t *status,
                                    .checks = c, .nchecks = k};
     }
     snap.mongo.set_name = set_name;
+    alerts_placement_t placement = {.dc = al->majority_dc, .summary = NULL};
+    if (al->majority_dc[0]) {
+        snap.placement = &placement;
+        snap.nplacement = 1;
+    }
+    snap.controllers_no_quorum = al->no_quorum;
     snap.mongo.has_primary = primary_seen;
     size_t i;
     json_t *v;
@@ -281,4 +290,10 @@ json_t *alerting_nlog_json(const alerting_t *al)
 int alerting_nlog_load(alerting_t *al, const json_t *j, qr_err_t *err)
 {
     return alerts_nlog_from_json(al->nlog, j, err);
+}
+
+void alerting_set_cluster(alerting_t *al, const char *majority_dc, bool controllers_no_quorum)
+{
+    snprintf(al->majority_dc, sizeof al->majority_dc, "%s", majority_dc ? majority_dc : "");
+    al->no_quorum = controllers_no_quorum;
 }

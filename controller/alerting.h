@@ -7,6 +7,7 @@
 #define QR_ALERTING_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -25,6 +26,11 @@ void alerting_destroy(alerting_t **self_p);
  * compared across machines). */
 void alerting_step(alerting_t *al, const inventory_t *inv, const json_t *status,
                    const json_t *ports, int64_t mono_ms, int64_t wall_ms);
+
+/* Cluster-level facts that are not in the inventory, set before a step: the
+ * data centre holding the MongoDB majority in a two-DC plan (NULL: none) and
+ * whether the controllers run without a quorum (after a takeover). */
+void alerting_set_cluster(alerting_t *al, const char *majority_dc, bool controllers_no_quorum);
 /* Drives deliveries in flight; call often (every 100-200 ms) while
  * alerting_busy(). */
 void alerting_perform(alerting_t *al, int64_t wall_ms);

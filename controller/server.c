@@ -876,6 +876,12 @@ static void on_alert_timer(uv_timer_t *t)
         return; /* followers keep the view; the leader alerts */
     json_t *st = status_json(s);
     json_t *pm = portmatrix_json(s->ports, now_ms(s));
+    /* placement from the plan of the live view (cheap: ~1 ms for 1000 nodes) */
+    json_t *prep = applyplan_prepare(s->inv, s->applied, now_ms(s));
+    json_t *mdc = json_object_get(json_object_get(prep, "plan"), "majority_dc");
+    alerting_set_cluster(s->alerting, json_string_value(mdc),
+                         json_is_true(json_object_get(json_object_get(st, "election"), "override")));
+    json_decref(prep);
     alerting_step(s->alerting, s->inv, st, pm, now_ms(s), wire_now_us() / 1000);
     json_decref(st);
     json_decref(pm);

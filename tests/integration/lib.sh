@@ -113,3 +113,47 @@ controllers:
 EOC
     done
 }
+
+# qr_controllers3: after qr_cluster N, three controllers electing a leader
+# (keys ctl1..3, $QR_TMP/c1..3.yaml; OPS[c], KEY[c], PEER[c], AG[c]); every
+# agent config lists all three. Extra controller settings: $QR_CTL_EXTRA.
+qr_controllers3() {
+    declare -gA PEER OPS KEY AG
+    K=$QR_TMP/keys
+    mkdir -p "$K/controllers"
+    for c in 1 2 3; do
+        [ "$c" = 1 ] || "$QR_BIN/quoratectl" keygen "ctl$c" --dir "$K" >/dev/null
+        cp "$K/ctl$c.key" "$K/controllers/"
+        PEER[$c]="tcp://127.0.0.1:$(qr_free_port)"
+        OPS[$c]="tcp://127.0.0.1:$(qr_free_port)"
+        AG[$c]="tcp://127.0.0.1:$(qr_free_port)"
+        KEY[$c]=$(qr_pubkey "$K/ctl$c.key")
+    done
+    for c in 1 2 3; do
+        {
+            echo "id: ctl$c"
+            echo "dc: dc$c"
+            echo "election_id: $c"
+            echo "agents_endpoint: ${AG[$c]}"
+            echo "operators_endpoint: ${OPS[$c]}"
+            echo "peers_endpoint: ${PEER[$c]}"
+            echo "cert: $K/ctl$c.key_secret"
+            echo "agent_keys: $K/agents"
+            echo "operator_keys: $K/operators"
+            echo "controller_keys: $K/controllers"
+            mkdir -p "$QR_TMP/state$c"; echo "state_dir: $QR_TMP/state$c"
+            echo "peers:"
+            for p in 1 2 3; do
+                [ "$p" = "$c" ] && continue
+                echo "  - {id: $p, name: ctl$p, endpoint: \"${PEER[$p]}\", operators_endpoint: \"${OPS[$p]}\", public_key: \"${KEY[$p]}\"}"
+            done
+            [ -n "${QR_CTL_EXTRA:-}" ] && printf '%s\n' "$QR_CTL_EXTRA"
+        } >"$QR_TMP/c$c.yaml"
+        "$QR_BIN/quorate-controller" -n -c "$QR_TMP/c$c.yaml" >/dev/null || qr_fail "c$c config invalid"
+    done
+    local a
+    for a in "$QR_TMP"/agent*.yaml; do
+        sed -i '/^controllers:/,$d' "$a"
+        { echo "controllers:"; for c in 1 2 3; do echo "  - {endpoint: \"${AG[$c]}\", public_key: \"${KEY[$c]}\"}"; done; } >>"$a"
+    done
+}

@@ -7,42 +7,7 @@
 # survivor has no leader until `quoratectl takeover --force --yes`.
 source "$(dirname "$0")/lib.sh"
 qr_cluster 2
-K=$QR_TMP/keys
-mkdir -p "$K/controllers"
-declare -A PEER OPS KEY
-for c in 1 2 3; do
-    [ "$c" = 1 ] || "$QR_BIN/quoratectl" keygen "ctl$c" --dir "$K" >/dev/null
-    cp "$K/ctl$c.key" "$K/controllers/"
-    PEER[$c]="tcp://127.0.0.1:$(qr_free_port)"
-    OPS[$c]="tcp://127.0.0.1:$(qr_free_port)"
-    AG[$c]="tcp://127.0.0.1:$(qr_free_port)"
-    KEY[$c]=$(qr_pubkey "$K/ctl$c.key")
-done
-for c in 1 2 3; do
-    {
-        echo "id: ctl$c"
-        echo "dc: dc$c"
-        echo "election_id: $c"
-        echo "agents_endpoint: ${AG[$c]}"
-        echo "operators_endpoint: ${OPS[$c]}"
-        echo "peers_endpoint: ${PEER[$c]}"
-        echo "cert: $K/ctl$c.key_secret"
-        echo "agent_keys: $K/agents"
-        echo "operator_keys: $K/operators"
-        echo "controller_keys: $K/controllers"
-        mkdir -p "$QR_TMP/state$c"; echo "state_dir: $QR_TMP/state$c"
-        echo "peers:"
-        for p in 1 2 3; do
-            [ "$p" = "$c" ] && continue
-            echo "  - {id: $p, name: ctl$p, endpoint: \"${PEER[$p]}\", operators_endpoint: \"${OPS[$p]}\", public_key: \"${KEY[$p]}\"}"
-        done
-    } >"$QR_TMP/c$c.yaml"
-    "$QR_BIN/quorate-controller" -n -c "$QR_TMP/c$c.yaml" >/dev/null || qr_fail "c$c config invalid"
-done
-for i in 1 2; do
-    sed -i '/^controllers:/,$d' "$QR_TMP/agent$i.yaml"
-    { echo "controllers:"; for c in 1 2 3; do echo "  - {endpoint: \"${AG[$c]}\", public_key: \"${KEY[$c]}\"}"; done; } >>"$QR_TMP/agent$i.yaml"
-done
+qr_controllers3
 start_ctl() { qr_start "c$1" "$QR_BIN/quorate-controller" -c "$QR_TMP/c$1.yaml"; }
 for c in 1 2 3; do start_ctl $c; done
 for i in 1 2; do qr_start "ai$i" "$QR_BIN/quorate-agent" -c "$QR_TMP/agent$i.yaml"; done
