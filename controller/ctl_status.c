@@ -87,6 +87,9 @@ static void print_status(json_t *j)
             json_t *ago = json_object_get(c, "last_heard_ago_ms");
             if (json_is_true(json_object_get(c, "self")))
                 printf(" %s (this one)", json_string_value(json_object_get(c, "name")));
+            else if (json_is_true(json_object_get(c, "config_mismatch")))
+                printf(" %s (CONFIG DIFFERS: another controller list)",
+                       json_string_value(json_object_get(c, "name")));
             else if (json_is_integer(ago))
                 printf(" %s (%.1fs ago)", json_string_value(json_object_get(c, "name")),
                        (double)json_integer_value(ago) / 1000.0);

@@ -35,7 +35,36 @@ struct peers {
     election_role_t last_role;
     int64_t handover_deadline;
     bool started;
+    char digest[17];                          /* of this controller's list */
+    bool mismatch[CONTROLLER_MAX_PEERS];      /* a peer's list differs */
 };
+
+/* FNV-1a over the sorted controller ids: every controller must count the
+ * same members, or two majorities can exist (endpoints are left out: a
+ * controller may bind 0.0.0.0 while the others name its address). */
+static void config_digest(const controller_conf_t *c, char out[17])
+{
+    const controller_peer_t *all[CONTROLLER_MAX_PEERS + 1];
+    controller_peer_t self = {.id = c->election_id};
+    size_t n = 0;
+    all[n++] = &self;
+    for (size_t i = 0; i < c->n_peers; i++)
+        all[n++] = &c->peers[i];
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && all[k - 1]->id > all[k]->id; k--) {
+            const controller_peer_t *t = all[k];
+            all[k] = all[k - 1];
+            all[k - 1] = t;
+        }
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        char buf[512];
+        int len = snprintf(buf, sizeof buf, "%d;", all[i]->id);
+        for (int k = 0; k < len && k < (int)sizeof buf; k++)
+            h = (h ^ (unsigned char)buf[k]) * 1099511628211ULL;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
 
 static int64_t mono(const peers_t *p)
 {
@@ -75,6 +104,7 @@ static void send_msg(peers_t *p, const election_msg_t *m)
     em.commit_term = m->commit.term;
     em.commit_counter = m->commit.counter;
     em.echo_ms = m->echo_ms;
+    em.config_digest = p->digest;
     wire_env_t env;
     wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, p->conf->id, m->term, ++p->seq,
                   wire_now_us());
@@ -172,6 +202,17 @@ static void on_peer_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         return;
     }
     const Quorate__ElectionMsg *em = env->election;
+    for (size_t i = 0; i < p->conf->n_peers; i++) {
+        if ((uint32_t)p->conf->peers[i].id != em->from)
+            continue;
+        bool differs = em->config_digest && *em->config_digest &&
+                       strcmp(em->config_digest, p->digest) != 0;
+        if (differs && !p->mismatch[i])
+            log_warnx("event=controller_config_mismatch peer=%s their_digest=%s ours=%s "
+                      "(every controller must list the same controllers)",
+                      p->conf->peers[i].name, em->config_digest, p->digest);
+        p->mismatch[i] = differs;
+    }
     election_msg_t msg = {.type = (election_msg_type_t)em->type,
                           .from = em->from,
                           .to = em->to,
@@ -205,6 +246,7 @@ int peers_new(uv_loop_t *loop, const controller_conf_t *conf, zcert_t *cert, pee
     p->cb_arg = arg;
     p->last_role = ELECTION_FOLLOWER;
     snprintf(p->state_path, sizeof p->state_path, "%s/election.state", conf->state_dir);
+    config_digest(conf, p->digest);
     election_config_t ec;
     election_config_defaults(&ec);
     ec.self_id = (uint32_t)conf->election_id;
@@ -372,8 +414,9 @@ json_t *peers_status_json(const peers_t *p)
                                           "name", p->conf->id, "dc", p->conf->dc, "self", 1));
     for (size_t i = 0; i < p->conf->n_peers; i++) {
         int64_t at = -1;
-        json_t *c = json_pack("{s:i, s:s, s:b}", "id", p->conf->peers[i].id, "name",
-                              p->conf->peers[i].name, "self", 0);
+        json_t *c = json_pack("{s:i, s:s, s:b, s:b}", "id", p->conf->peers[i].id, "name",
+                              p->conf->peers[i].name, "self", 0, "config_mismatch",
+                              p->mismatch[i]);
         if (election_peer_last_heard(p->e, (uint32_t)p->conf->peers[i].id, &at) == 0 && at >= 0)
             json_object_set_new(c, "last_heard_ago_ms", json_integer(mono(p) - at));
         else

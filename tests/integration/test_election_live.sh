@@ -29,6 +29,8 @@ done
 both_up() { [ "$(st "$1" | jq '[.nodes[] | select(.up)] | length')" = 2 ]; }
 for c in 1 2 3; do qr_wait_for 10 both_up "$c" || qr_fail "ctl$c does not see both agents (followers are warm)"; done
 qr_ok "one leader; every controller names it and sees the agents"
+st "$L" | jq -e '[.election.controllers[] | select(.self | not) | .config_mismatch] == [false, false]' >/dev/null \
+    || qr_fail "a consistent controller list reported as differing: $(st "$L" | jq -c .election.controllers)"
 
 # a follower redirects a leader-only request
 F=$(( L % 3 + 1 ))
@@ -92,4 +94,18 @@ ctl takeover --force --yes --reason "east lost (test)" 2>"$QR_TMP/takeover.err" 
 st "$S" | jq -e '.election.override == true' >/dev/null || qr_fail "override not shown"
 grep -q 'event=takeover' "$QR_TMP/c$S.log" || qr_fail "takeover not logged"
 qr_ok "takeover: refused without --force, leads alone with it, logged"
+
+# a controller whose list differs (a 4th member it alone knows) is reported
+"$QR_BIN/quoratectl" keygen ctl9 --dir "$K" >/dev/null
+k9=$(qr_pubkey "$K/ctl9.key")
+for c in 1 2 3; do
+    [ "$c" = "$S" ] && continue
+    # peers: is the last block of the file
+    printf '  - {id: 9, name: ctl9, endpoint: "tcp://127.0.0.1:9", public_key: "%s"}\n' "$k9" >>"$QR_TMP/c$c.yaml"
+    qr_start "c$c" "$QR_BIN/quorate-controller" -c "$QR_TMP/c$c.yaml"
+done
+mismatch() { st "$S" | jq -e '[.election.controllers[] | select(.config_mismatch)] | length >= 1' >/dev/null; }
+qr_wait_for 25 mismatch || qr_fail "differing controller lists not reported: $(st "$S" | jq -c .election.controllers)"
+grep -q 'event=controller_config_mismatch' "$QR_TMP/c$S.log" || qr_fail "mismatch not logged"
+qr_ok "a controller with another controller list is reported"
 qr_sanitizer_clean
