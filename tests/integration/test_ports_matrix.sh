@@ -16,8 +16,8 @@ for i in 1 2 3; do echo "address: 127.0.0.$i" >>"$QR_TMP/agent$i.yaml"; done
 # the probe must not wait long for the dropped port
 echo "probe_timeout_ms: 700" >>"$QR_TMP/ctl.yaml"
 nsx() { ip netns exec "$NS" "$@"; }
-qr_start ctl nsx "$QR_BIN/quorate-controller" -c "$QR_TMP/ctl.yaml"
-for i in 1 2 3; do qr_start "ai$i" nsx "$QR_BIN/quorate-agent" -c "$QR_TMP/agent$i.yaml"; done
+qr_start ctl ip netns exec "$NS" "$QR_BIN/quorate-controller" -c "$QR_TMP/ctl.yaml"
+for i in 1 2 3; do qr_start "ai$i" ip netns exec "$NS" "$QR_BIN/quorate-agent" -c "$QR_TMP/agent$i.yaml"; done
 ip netns exec "$NS" nft -f - <<'EOR'
 table inet qrtest {
   chain out {
