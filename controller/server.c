@@ -159,6 +159,8 @@ static void on_pong(server_t *s, const wire_env_t *env)
     inventory_clock(s->inv, env->sender, offset_ms, rtt_ms);
 }
 
+static void ping_node(server_t *s, const char *name);
+
 static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
 {
     server_t *s = arg;
@@ -202,8 +204,11 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
     }
     route_set(s, env->sender, rid);
     inventory_term(s->inv, env->sender, env->term);
-    if (came_up)
+    if (came_up) {
         log_info("event=node_up node=%s dc=%s", env->sender, dc ? dc : "?");
+        if (peers_is_leader(s->peers)) /* it may not know this leader's term yet */
+            ping_node(s, env->sender);
+    }
     switch (env->body_case) {
     case QUORATE__ENVELOPE__BODY_REPORT:
         if (strcmp(env->report->node, env->sender) != 0) {
@@ -843,22 +848,29 @@ static void on_tick(uv_timer_t *t)
     propose_state(s);
 }
 
+/* A clock probe to one agent; it also carries the term (agents fence on it). */
+static void ping_node(server_t *s, const char *name)
+{
+    zframe_t *rid = zhashx_lookup(s->routes, name);
+    if (!rid)
+        return;
+    Quorate__Ping ping = QUORATE__PING__INIT;
+    ping.controller_sent_at_us = wire_now_us();
+    wire_env_t env;
+    wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
+                  ++s->seq, ping.controller_sent_at_us);
+    env.body_case = QUORATE__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    send_to(s, s->agents_zuv, rid, false, &env);
+}
+
 static void on_ping_timer(uv_timer_t *t)
 {
     server_t *s = t->data;
     for (size_t i = 0; i < inventory_count(s->inv); i++) {
         const inv_node_t *n = inventory_at(s->inv, i);
-        zframe_t *rid = n->up ? zhashx_lookup(s->routes, n->name) : NULL;
-        if (!rid)
-            continue;
-        Quorate__Ping ping = QUORATE__PING__INIT;
-        ping.controller_sent_at_us = wire_now_us();
-        wire_env_t env;
-        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
-                      ++s->seq, ping.controller_sent_at_us);
-        env.body_case = QUORATE__ENVELOPE__BODY_PING;
-        env.ping = &ping;
-        send_to(s, s->agents_zuv, rid, false, &env);
+        if (n->up)
+            ping_node(s, n->name);
     }
 }
 
