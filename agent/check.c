@@ -64,6 +64,24 @@ void check_result_worsen(check_result_t *r, check_status_t st, const char *fmt, 
     va_end(ap);
 }
 
+void check_reasons_add(json_t *reasons, const char *reason)
+{
+    for (size_t i = 0; i < json_array_size(reasons); i++)
+        if (strcmp(json_string_value(json_array_get(reasons, i)), reason) == 0)
+            return;
+    json_array_append_new(reasons, json_string(reason));
+}
+
+void check_result_reason(check_result_t *r, const char *reason)
+{
+    json_t *arr = json_object_get(r->values, "reasons");
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(r->values, "reasons", arr);
+    }
+    check_reasons_add(arr, reason);
+}
+
 void check_result_clear(check_result_t *r)
 {
     if (!r)

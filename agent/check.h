@@ -37,6 +37,14 @@ void check_result_set(check_result_t *r, check_status_t st, const char *fmt, ...
  * the status got worse (so the summary names the worst finding). */
 void check_result_worsen(check_result_t *r, check_status_t st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Appends the stable reason (lower_snake_case, docs/checks.md) to r's
+ * values.reasons, creating that array if it is missing; a reason already
+ * there is not added again, so each distinct problem gets one alert key
+ * (CHECK/NODE/REASON). Callers add them worst first. */
+void check_result_reason(check_result_t *r, const char *reason);
+/* The same on a bare JSON array, for checks that collect the reasons of each
+ * status apart before choosing which go into values.reasons. */
+void check_reasons_add(json_t *reasons, const char *reason);
 /* Frees the values and clears the result. NULL-safe. */
 void check_result_clear(check_result_t *r);
 /* Returns {"name":..,"status":..,"summary":..,"values":{..}} (new reference). */

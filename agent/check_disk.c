@@ -272,14 +272,6 @@ static void finding(check_result_t *out, json_t *list, check_status_t st, const 
     check_result_worsen(out, st, "%s", msg);
 }
 
-static void reasons_add(json_t *reasons, const char *reason)
-{
-    for (size_t i = 0; i < json_array_size(reasons); i++)
-        if (strcmp(json_string_value(json_array_get(reasons, i)), reason) == 0)
-            return;
-    json_array_append_new(reasons, json_string(reason));
-}
-
 /* values.reasons: the reasons of the fail findings, then the warn ones (one
  * alert per distinct problem); only when there is neither, the unknown ones,
  * so an unknown check still gets a key that says what could not be measured. */
@@ -294,7 +286,7 @@ static json_t *reasons_of(const json_t *findings)
             const json_t *fd = json_array_get(findings, i);
             if (check_status_parse(json_string_value(json_object_get(fd, "status"))) ==
                 (int)order[k])
-                reasons_add(reasons, json_string_value(json_object_get(fd, "reason")));
+                check_reasons_add(reasons, json_string_value(json_object_get(fd, "reason")));
         }
     }
     return reasons;

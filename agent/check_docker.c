@@ -412,25 +412,10 @@ static void list_add(char *buf, size_t len, const char *name, const char *detail
         memcpy(buf + len - 4, "...", 4);
 }
 
-/* Stable reasons for the controller's alert keys (CHECK/NODE/REASON,
- * docs/checks.md): never a node, service or error text, which would make a
- * new key each time the names change. Worst first: the callers add them in
- * the order they judge. */
-static void reason_add(check_result_t *out, const char *reason)
-{
-    json_t *arr = json_object_get(out->values, "reasons");
-    if (!json_is_array(arr)) {
-        arr = json_array();
-        json_object_set_new(out->values, "reasons", arr);
-    }
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), reason) == 0)
-            return;
-    json_array_append_new(arr, json_string(reason));
-}
-
 /* Findings on a manager that reads the cluster: leader, managers, nodes,
- * services. Each only warns: the engine and this node work. */
+ * services. Each only warns: the engine and this node work. Reasons are
+ * alert keys: never a node, service or error text (a new key each time the
+ * names change); added worst first, in the order judged. */
 static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
 {
     if (f->nodes_rc) {
@@ -438,17 +423,17 @@ static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
             check_result_worsen(out, CHECK_WARN,
                                 "swarm has no leader (too few managers online): label updates "
                                 "and scheduling are frozen");
-            reason_add(out, "swarm_no_leader");
+            check_result_reason(out, "swarm_no_leader");
         } else if (f->nodes_rc == QR_ETIMEOUT) {
             check_result_worsen(out, CHECK_WARN,
                                 "swarm manager, but the control plane does not answer (no "
                                 "leader?): %s",
                                 f->nodes_error);
-            reason_add(out, "control_plane_timeout");
+            check_result_reason(out, "control_plane_timeout");
         } else {
             check_result_worsen(out, CHECK_WARN, "swarm manager, but listing nodes failed: %s",
                                 f->nodes_error);
-            reason_add(out, "nodes_list_failed");
+            check_result_reason(out, "nodes_list_failed");
         }
         return;
     }
@@ -475,7 +460,7 @@ static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
     if (!has_leader) {
         check_result_worsen(out, CHECK_WARN,
                             "swarm has no leader: label updates and scheduling are frozen");
-        reason_add(out, "swarm_no_leader");
+        check_result_reason(out, "swarm_no_leader");
     }
     if (n_unreach) {
         check_result_worsen(out, CHECK_WARN,
@@ -485,17 +470,17 @@ static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
                             reachable * 2 > managers ? "" : ": no quorum, swarm frozen");
         /* losing the managers' majority freezes the swarm: its own key */
         if (reachable * 2 <= managers)
-            reason_add(out, "managers_no_quorum");
-        reason_add(out, "managers_unreachable");
+            check_result_reason(out, "managers_no_quorum");
+        check_result_reason(out, "managers_unreachable");
     }
     if (n_unready) {
         check_result_worsen(out, CHECK_WARN, "swarm node%s not ready: %s", n_unready > 1 ? "s" : "",
                             unready);
-        reason_add(out, "nodes_not_ready");
+        check_result_reason(out, "nodes_not_ready");
     }
     if (f->services_probed && f->services_rc) {
         check_result_worsen(out, CHECK_WARN, "listing services failed: %s", f->services_error);
-        reason_add(out, "services_list_failed");
+        check_result_reason(out, "services_list_failed");
         return;
     }
     for (size_t i = 0; i < f->n_services; i++) {
@@ -503,7 +488,7 @@ static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
         if (s->desired >= 0 && s->running < s->desired) {
             check_result_worsen(out, CHECK_WARN, "service %s: %ld of %ld replicas running", s->name,
                                 s->running, s->desired);
-            reason_add(out, "service_replicas_low");
+            check_result_reason(out, "service_replicas_low");
         }
     }
 }
@@ -518,12 +503,12 @@ void check_docker_eval(const check_docker_facts_t *f, const agent_conf_t *conf, 
     if (f->version_rc == QR_ETIMEOUT) {
         check_result_set(out, CHECK_UNKNOWN, "timed out: Docker Engine at %s does not answer (%s)",
                          f->socket, f->version_error);
-        reason_add(out, "engine_timeout");
+        check_result_reason(out, "engine_timeout");
         return;
     }
     if (f->version_rc) {
         check_result_set(out, CHECK_FAIL, "Docker Engine unreachable: %s", f->version_error);
-        reason_add(out, "engine_unreachable");
+        check_result_reason(out, "engine_unreachable");
         return;
     }
     if (f->info_rc == QR_ETIMEOUT) {
@@ -533,44 +518,44 @@ void check_docker_eval(const check_docker_facts_t *f, const agent_conf_t *conf, 
                          "Docker Engine %s answers, but /info does not (swarm manager without "
                          "a leader?): %s",
                          f->engine_version, f->info_error);
-        reason_add(out, "info_timeout");
+        check_result_reason(out, "info_timeout");
         return;
     }
     if (f->info_rc) {
         check_result_set(out, CHECK_FAIL, "Docker Engine %s answers, but /info failed: %s",
                          f->engine_version, f->info_error);
-        reason_add(out, "info_failed");
+        check_result_reason(out, "info_failed");
         return;
     }
     const char *st = f->swarm_state;
     if (strcmp(st, "inactive") == 0) {
         check_result_set(out, CHECK_FAIL,
                          "swarm inactive: this node is not in a swarm (docker swarm init/join)");
-        reason_add(out, "swarm_inactive");
+        check_result_reason(out, "swarm_inactive");
         return;
     }
     if (strcmp(st, "pending") == 0) {
         check_result_set(out, CHECK_FAIL, "swarm pending: still joining%s%s",
                          f->swarm_error[0] ? ": " : "", f->swarm_error);
-        reason_add(out, "swarm_pending");
+        check_result_reason(out, "swarm_pending");
         return;
     }
     if (strcmp(st, "locked") == 0) {
         check_result_set(out, CHECK_FAIL, "swarm locked: needs docker swarm unlock");
-        reason_add(out, "swarm_locked");
+        check_result_reason(out, "swarm_locked");
         return;
     }
     if (strcmp(st, "active") != 0) {
         check_result_set(out, CHECK_FAIL, "swarm %s%s%s", st, f->swarm_error[0] ? ": " : "",
                          f->swarm_error);
-        reason_add(out, "swarm_error");
+        check_result_reason(out, "swarm_error");
         return;
     }
 
     if (!f->control_available) {
         if (f->remote_managers == 0) {
             check_result_worsen(out, CHECK_WARN, "swarm worker that knows no manager");
-            reason_add(out, "worker_no_manager");
+            check_result_reason(out, "worker_no_manager");
         } else {
             check_result_set(out, CHECK_OK, "Docker %s, swarm active, worker %s", f->engine_version,
                              f->node_id);
@@ -614,7 +599,7 @@ void check_docker_run(const agent_conf_t *conf, void **state, check_result_t *ou
         if (!s || !s->api) {
             check_docker_state_free(s);
             check_result_set(out, CHECK_UNKNOWN, "out of memory");
-            reason_add(out, "out_of_memory");
+            check_result_reason(out, "out_of_memory");
             return;
         }
         s->timeout_ms = timeout;

@@ -186,14 +186,6 @@ static int rank(check_status_t st)
     return st == CHECK_UNKNOWN ? 1 : (int)st * 2;
 }
 
-static void reasons_add(json_t *reasons, const char *reason)
-{
-    for (size_t i = 0; i < json_array_size(reasons); i++)
-        if (strcmp(json_string_value(json_array_get(reasons, i)), reason) == 0)
-            return;
-    json_array_append_new(reasons, json_string(reason));
-}
-
 /* reason: stable, lower_snake_case, documented in docs/checks.md; the
  * controller's alert keys are CHECK/NODE/REASON, so it never carries a line
  * number or a key name from the file. */
@@ -207,7 +199,7 @@ static void finding(findings_t *fs, int line, check_status_t st, const char *key
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reasons_add(fs->reasons[st == CHECK_FAIL ? 0 : st == CHECK_WARN ? 1 : 2], reason);
+    check_reasons_add(fs->reasons[st == CHECK_FAIL ? 0 : st == CHECK_WARN ? 1 : 2], reason);
     fs->total++;
     if (json_array_size(fs->list) < ENVFILE_MAX_FINDINGS) {
         json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "line", line, "status", check_status_str(st),

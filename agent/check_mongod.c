@@ -370,22 +370,8 @@ static void put_values(const check_mongod_facts_t *f, json_t *v)
     json_object_set_new(v, "max_lag_s", max_lag >= 0 ? json_real(max_lag) : json_null());
 }
 
-/* Stable reasons for the controller's alert keys (CHECK/NODE/REASON,
- * docs/checks.md): never a host, set name or lag figure. Added in the order
- * the evaluator judges, which is worst first. */
-static void reason_add(check_result_t *out, const char *reason)
-{
-    json_t *arr = json_object_get(out->values, "reasons");
-    if (!json_is_array(arr)) {
-        arr = json_array();
-        json_object_set_new(out->values, "reasons", arr);
-    }
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), reason) == 0)
-            return;
-    json_array_append_new(arr, json_string(reason));
-}
-
+/* Reasons are alert keys: never a host, set name or lag figure; added in
+ * the order judged, which is worst first. */
 void check_mongod_eval(const check_mongod_facts_t *f, check_result_t *out)
 {
     put_values(f, out->values);
@@ -394,29 +380,29 @@ void check_mongod_eval(const check_mongod_facts_t *f, check_result_t *out)
 
     if (f->hello_rc) {
         check_result_set(out, CHECK_FAIL, "mongod unreachable at %s: %s", f->hosts, f->hello_error);
-        reason_add(out, "unreachable");
+        check_result_reason(out, "unreachable");
         return;
     }
     if (f->replset_uninitiated || f->status_code == 94 /* NotYetInitialized */) {
         check_result_set(out, CHECK_FAIL, "mongod at %s: replica set not initiated", f->hosts);
-        reason_add(out, "replset_not_initiated");
+        check_result_reason(out, "replset_not_initiated");
         return;
     }
     if (!f->in_replset) {
         check_result_set(out, CHECK_FAIL, "mongod at %s is not in a replica set", f->hosts);
-        reason_add(out, "not_in_replset");
+        check_result_reason(out, "not_in_replset");
         return;
     }
     if (f->status_rc) {
         check_result_set(out, CHECK_FAIL, "replSetGetStatus failed: %s", f->status_error);
-        reason_add(out, "replset_status_failed");
+        check_result_reason(out, "replset_status_failed");
         return;
     }
     const check_mongod_member_t *p = primary_member(f);
     if (!p) {
         check_result_set(out, CHECK_FAIL, "no primary: replica set %s read-only (this member %s)",
                          f->set_name, f->my_state_str);
-        reason_add(out, "no_primary");
+        check_result_reason(out, "no_primary");
         return;
     }
     size_t healthy = 0;
@@ -425,7 +411,7 @@ void check_mongod_eval(const check_mongod_facts_t *f, check_result_t *out)
         if (m->health == 0) {
             check_result_worsen(out, CHECK_WARN, "member %s unhealthy, state %s", m->name,
                                 m->state_str);
-            reason_add(out, "member_down");
+            check_result_reason(out, "member_down");
         } else {
             healthy++;
         }
@@ -438,16 +424,16 @@ void check_mongod_eval(const check_mongod_facts_t *f, check_result_t *out)
         if (lag > CHECK_MONGOD_LAG_WARN_S) {
             check_result_worsen(out, CHECK_WARN, "member %s lags the primary by %.0f s",
                                 f->members[i].name, lag);
-            reason_add(out, "member_lagging");
+            check_result_reason(out, "member_lagging");
         }
     }
     if (f->my_state != 1 && f->my_state != 2) {
         check_result_worsen(out, CHECK_WARN, "this member is %s", f->my_state_str);
-        reason_add(out, "self_not_primary_or_secondary");
+        check_result_reason(out, "self_not_primary_or_secondary");
     }
     if (f->config_rc) {
         check_result_worsen(out, CHECK_WARN, "replSetGetConfig failed: %s", f->config_error);
-        reason_add(out, "replset_config_failed");
+        check_result_reason(out, "replset_config_failed");
     }
     if (out->summary[0] == '\0')
         check_result_set(out, CHECK_OK,
@@ -605,7 +591,7 @@ void check_mongod_run(const agent_conf_t *conf, void **state, check_result_t *ou
     if (!client) {
         if (check_mongod_client_new(conf, &client, &err)) {
             check_result_set(out, CHECK_UNKNOWN, "%s", err.msg);
-            reason_add(out, "client_init_failed");
+            check_result_reason(out, "client_init_failed");
             return;
         }
         *state = client;
@@ -613,7 +599,7 @@ void check_mongod_run(const agent_conf_t *conf, void **state, check_result_t *ou
     check_mongod_facts_t *f = malloc(sizeof *f); /* ~25 KiB: not on a worker's stack */
     if (!f) {
         check_result_set(out, CHECK_UNKNOWN, "out of memory");
-        reason_add(out, "out_of_memory");
+        check_result_reason(out, "out_of_memory");
         return;
     }
     check_mongod_facts_init(f);

@@ -82,17 +82,7 @@ static double round3(double x)
     return round(x * 1000.0) / 1000.0;
 }
 
-/* Stable reasons for the controller's alert keys (CHECK/NODE/REASON,
- * docs/checks.md): never a figure, which changes every cycle. */
-static void reason_add(check_result_t *out, const char *reason)
-{
-    json_t *arr = json_object_get(out->values, "reasons");
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), reason) == 0)
-            return;
-    json_array_append_new(arr, json_string(reason));
-}
-
+/* Reasons are alert keys: never a figure, which changes every cycle. */
 void check_ntp_eval(const ntp_facts_t *f, const agent_conf_t *conf, check_result_t *out)
 {
     json_t *v = out->values;
@@ -104,7 +94,7 @@ void check_ntp_eval(const ntp_facts_t *f, const agent_conf_t *conf, check_result
         json_object_set_new(v, "synced", json_null());
         check_result_set(out, CHECK_UNKNOWN, "ntp_adjtime: %s",
                          strerror_r(f->sys_errno, eb, sizeof eb));
-        reason_add(out, "adjtime_failed");
+        check_result_reason(out, "adjtime_failed");
         return;
     }
     bool unsync = f->state == TIME_ERROR || (f->status & (STA_UNSYNC | STA_CLOCKERR));
@@ -122,7 +112,7 @@ void check_ntp_eval(const ntp_facts_t *f, const agent_conf_t *conf, check_result
         check_result_set(out, CHECK_WARN, "clock not synchronised (%s%s%s)", state_name(f->state),
                          (f->status & STA_UNSYNC) ? ", STA_UNSYNC" : "",
                          (f->status & STA_CLOCKERR) ? ", STA_CLOCKERR" : "");
-        reason_add(out, "unsynchronised");
+        check_result_reason(out, "unsynchronised");
         return;
     }
     /* The largest figure decides; ties go to the first named. */
@@ -143,10 +133,10 @@ void check_ntp_eval(const ntp_facts_t *f, const agent_conf_t *conf, check_result
      * level first), so the keys do not swap when the worst one changes */
     for (size_t i = 0; i < 3; i++)
         if (m[i].ms > conf->ntp_fail_ms)
-            reason_add(out, m[i].reason);
+            check_result_reason(out, m[i].reason);
     for (size_t i = 0; i < 3; i++)
         if (m[i].ms > conf->ntp_warn_ms)
-            reason_add(out, m[i].reason);
+            check_result_reason(out, m[i].reason);
     if (m[worst].ms > conf->ntp_fail_ms)
         check_result_set(out, CHECK_FAIL, "clock synchronised but %s %.1f ms > %g ms",
                          m[worst].name, m[worst].ms, conf->ntp_fail_ms);

@@ -326,28 +326,14 @@ static json_t *port_table(const ports_facts_t *f, bool udp, const int *ports, si
     return tab;
 }
 
-/* Stable reasons for the controller's alert keys (CHECK/NODE/REASON,
- * docs/checks.md). A port number is part of the config, so it is stable. */
-static void reason_add(check_result_t *out, const char *reason)
-{
-    json_t *arr = json_object_get(out->values, "reasons");
-    if (!json_is_array(arr)) {
-        arr = json_array();
-        json_object_set_new(out->values, "reasons", arr);
-    }
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), reason) == 0)
-            return;
-    json_array_append_new(arr, json_string(reason));
-}
-
+/* A port number is part of the config, so it is stable in an alert key. */
 static void reasons_missing(check_result_t *out, const char *proto, const json_t *missing)
 {
     for (size_t i = 0; i < json_array_size(missing); i++) {
         char r[48];
         snprintf(r, sizeof r, "%s_%lld_not_listening", proto,
                  (long long)json_integer_value(json_array_get(missing, i)));
-        reason_add(out, r);
+        check_result_reason(out, r);
     }
 }
 
@@ -362,7 +348,7 @@ void check_ports_eval(const ports_facts_t *f, const agent_conf_t *conf, check_re
         if (f->net_errno[i] && !(v6 && f->net_errno[i] == ENOENT)) {
             check_result_set(out, CHECK_UNKNOWN, "cannot read /proc/net/%s: %s", net_files[i],
                              strerror_r(f->net_errno[i], eb, sizeof eb));
-            reason_add(out, "proc_net_unreadable");
+            check_result_reason(out, "proc_net_unreadable");
             return;
         }
     }
@@ -435,7 +421,7 @@ void check_ports_eval(const ports_facts_t *f, const agent_conf_t *conf, check_re
         json_object_set_new(v, "sockets_dropped", json_integer((json_int_t)f->dropped));
 
     if (conflict_text[0])
-        reason_add(out, "vxlan_conflict");
+        check_result_reason(out, "vxlan_conflict");
     reasons_missing(out, "tcp", missing_tcp);
     reasons_missing(out, "udp", missing_udp);
     if (conflict_text[0] && n_missing)
@@ -518,7 +504,7 @@ void check_ports_run(const agent_conf_t *conf, void **state, check_result_t *out
     ports_facts_t *facts = malloc(sizeof *facts);
     if (!facts) {
         check_result_set(out, CHECK_UNKNOWN, "out of memory");
-        reason_add(out, "out_of_memory");
+        check_result_reason(out, "out_of_memory");
         return;
     }
     if (state && !*state)

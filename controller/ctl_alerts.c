@@ -61,7 +61,9 @@ int ctl_alerts_main(int argc, char **argv)
 {
     ctl_opts_t o = {0};
     const char *test = NULL;
-    for (int i = 1; i < argc; i++) {
+    json_t *j = NULL;
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: quoratectl alerts [--json]\n"
                    "       quoratectl alerts test RECEIVER [--json]\n"
@@ -70,40 +72,23 @@ int ctl_alerts_main(int argc, char **argv)
                    "result.\nExit: 0 no alert firing / test delivered, 1 alerts firing / test "
                    "failed,\n2 usage, 3 no answer.\n\n%s",
                    ctl_common_help);
-            return 0;
+            goto out;
         }
-        if (!strcmp(argv[i], "test") && i + 1 < argc && !test) {
+        if (!strcmp(argv[i], "test") && i + 1 < argc && !test)
             test = argv[++i];
-            continue;
-        }
-        int r = ctl_opts_parse(&o, argc, argv, &i);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "quoratectl alerts: unexpected argument '%s'\n", argv[i]);
-            ctl_opts_free(&o);
-            return 2;
-        }
+        else
+            rc = ctl_opts_arg(&o, "quoratectl alerts", argc, argv, &i);
     }
-    int rc = ctl_opts_finish(&o);
-    if (rc) {
-        ctl_opts_free(&o);
-        return rc;
-    }
-    json_t *j = NULL;
-    qr_err_t err = {{0}};
+    if (rc || (rc = ctl_opts_finish(&o)))
+        goto out;
     if (test && o.timeout_ms < 65000)
         o.timeout_ms = 65000; /* the controller answers once the outcome is final */
-    rc = test ? ctl_request(&o, "alerts_test", 1, (char **)&test, &j, &err)
-              : ctl_request(&o, "alerts", 0, NULL, &j, &err);
-    if (rc) {
-        fprintf(stderr, "quoratectl: %s\n", err.msg);
-        ctl_opts_free(&o);
-        return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
-    }
-    if (o.json) {
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-    }
+    rc = test ? ctl_call(&o, "quoratectl", "alerts_test", 1, (char **)&test, &j)
+              : ctl_call(&o, "quoratectl", "alerts", 0, NULL, &j);
+    if (rc)
+        goto out;
+    if (o.json)
+        ctl_print_json(j, 0);
     if (test) {
         const char *outcome = json_string_value(json_object_get(j, "outcome")) ?: "?";
         if (!o.json)
@@ -127,6 +112,7 @@ int ctl_alerts_main(int argc, char **argv)
                 rc = 1;
         }
     }
+out:
     json_decref(j);
     ctl_opts_free(&o);
     return rc;

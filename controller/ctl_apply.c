@@ -33,7 +33,9 @@ int ctl_apply_main(int argc, char **argv)
 {
     ctl_opts_t o = {0};
     bool dry = false, yes = false;
-    for (int i = 1; i < argc; i++) {
+    json_t *j = NULL;
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: quoratectl apply [--dry-run] [--yes] [--json]\n"
                    "Plans labels from the live inventory (as `quoratectl plan` does offline),\n"
@@ -44,76 +46,49 @@ int ctl_apply_main(int argc, char **argv)
                    "Exit: 0 applied (or nothing to do / dry run), 1 refused or partly failed,\n"
                    "2 usage, 3 no answer.\n\n%s",
                    ctl_common_help);
-            return 0;
+            goto out;
         }
-        if (!strcmp(argv[i], "--dry-run")) {
+        if (!strcmp(argv[i], "--dry-run"))
             dry = true;
-            continue;
-        }
-        if (!strcmp(argv[i], "--yes")) {
+        else if (!strcmp(argv[i], "--yes"))
             yes = true;
-            continue;
-        }
-        int r = ctl_opts_parse(&o, argc, argv, &i);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "quoratectl apply: unexpected argument '%s'\n", argv[i]);
-            ctl_opts_free(&o);
-            return 2;
-        }
+        else
+            rc = ctl_opts_arg(&o, "quoratectl apply", argc, argv, &i);
     }
-    int rc = ctl_opts_finish(&o);
-    if (rc) {
-        ctl_opts_free(&o);
-        return rc;
-    }
+    if (rc || (rc = ctl_opts_finish(&o)))
+        goto out;
     if (o.timeout_ms < 40000)
         o.timeout_ms = 40000; /* the leader answers once the manager's agent did it */
-    json_t *j = NULL;
-    qr_err_t err = {{0}};
     char *dryarg[] = {(char *)"dry-run"};
     if (!yes || dry) {
-        rc = ctl_request(&o, "apply", 1, dryarg, &j, &err);
-        if (rc) {
-            fprintf(stderr, "quoratectl apply: %s\n", err.msg);
-            ctl_opts_free(&o);
-            return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
-        }
-        if (o.json && (dry || !isatty(STDIN_FILENO))) {
-            json_dumpf(j, stdout, JSON_INDENT(2));
-            fputc('\n', stdout);
-        } else {
+        if ((rc = ctl_call(&o, "quoratectl apply", "apply", 1, dryarg, &j)))
+            goto out;
+        if (o.json && (dry || !isatty(STDIN_FILENO)))
+            ctl_print_json(j, 0);
+        else
             print_changes(json_object_get(j, "changes"));
-        }
         size_t nchanges = json_object_size(json_object_get(j, "changes"));
         json_decref(j);
         j = NULL;
-        if (dry || nchanges == 0) {
-            ctl_opts_free(&o);
-            return 0;
-        }
+        if (dry || nchanges == 0)
+            goto out;
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "quoratectl apply: confirm with --yes (no terminal to ask on)\n");
-            ctl_opts_free(&o);
-            return 2;
+            rc = 2;
+            goto out;
         }
         fprintf(stderr, "Apply these changes? [y/N] ");
         char line[16] = "";
         if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
             fprintf(stderr, "not confirmed; nothing changed\n");
-            ctl_opts_free(&o);
-            return 1;
+            rc = 1;
+            goto out;
         }
     }
-    rc = ctl_request(&o, "apply", 0, NULL, &j, &err);
-    if (rc) {
-        fprintf(stderr, "quoratectl apply: %s\n", err.msg);
-        ctl_opts_free(&o);
-        return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
-    }
+    if ((rc = ctl_call(&o, "quoratectl apply", "apply", 0, NULL, &j)))
+        goto out;
     if (o.json) {
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        ctl_print_json(j, 0);
     } else {
         print_changes(json_object_get(j, "changes"));
         size_t i;
@@ -134,6 +109,7 @@ int ctl_apply_main(int argc, char **argv)
                  json_is_true(json_object_get(j, "applied"))
              ? 0
              : 1;
+out:
     json_decref(j);
     ctl_opts_free(&o);
     return rc;

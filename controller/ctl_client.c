@@ -124,6 +124,16 @@ void ctl_opts_free(ctl_opts_t *o)
     memset(o, 0, sizeof *o);
 }
 
+int ctl_opts_arg(ctl_opts_t *o, const char *prog, int argc, char **argv, int *i)
+{
+    int r = ctl_opts_parse(o, argc, argv, i);
+    if (r > 0)
+        return 0;
+    if (r == 0)
+        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[*i]);
+    return 2;
+}
+
 static int request_once(const ctl_opts_t *o, const char *command, int nargs, char **args,
                         json_t **result, json_t **redirect, qr_err_t *err);
 
@@ -241,4 +251,21 @@ out:
     zsock_destroy(&sock);
     zcert_destroy(&cert);
     return rc;
+}
+
+int ctl_call(const ctl_opts_t *o, const char *prog, const char *command, int nargs,
+             char **args, json_t **result)
+{
+    qr_err_t err = {{0}};
+    int rc = ctl_request(o, command, nargs, args, result, &err);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
+}
+
+void ctl_print_json(const json_t *j, size_t flags)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2) | flags);
+    fputc('\n', stdout);
 }

@@ -93,7 +93,9 @@ int ctl_ports_main(int argc, char **argv)
 {
     ctl_opts_t o = {0};
     bool refresh = false;
-    for (int i = 1; i < argc; i++) {
+    json_t *m = NULL;
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: quoratectl ports [--refresh] [--json]\n"
                    "The reachability matrix: each host TCP-connects to every other host's "
@@ -101,46 +103,29 @@ int ctl_ports_main(int argc, char **argv)
                    "round and waits for it.\nExit: 0 nothing blocked, 1 something blocked or "
                    "missing, 2 usage, 3 no answer.\n\n%s",
                    ctl_common_help);
-            return 0;
+            goto out;
         }
-        if (!strcmp(argv[i], "--refresh")) {
+        if (!strcmp(argv[i], "--refresh"))
             refresh = true;
-            continue;
-        }
-        int r = ctl_opts_parse(&o, argc, argv, &i);
-        if (r <= 0) {
-            if (r == 0)
-                fprintf(stderr, "quoratectl ports: unexpected argument '%s'\n", argv[i]);
-            ctl_opts_free(&o);
-            return 2;
-        }
+        else
+            rc = ctl_opts_arg(&o, "quoratectl ports", argc, argv, &i);
     }
-    int rc = ctl_opts_finish(&o);
-    if (rc) {
-        ctl_opts_free(&o);
-        return rc;
-    }
+    if (rc || (rc = ctl_opts_finish(&o)))
+        goto out;
     if (refresh && o.timeout_ms < 10000)
         o.timeout_ms = 10000;
-    json_t *m = NULL;
-    qr_err_t err = {{0}};
     char *args[] = {(char *)"refresh"};
-    rc = ctl_request(&o, "ports", refresh ? 1 : 0, args, &m, &err);
-    if (rc) {
-        fprintf(stderr, "quoratectl: %s\n", err.msg);
-        ctl_opts_free(&o);
-        return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
-    }
-    if (o.json) {
-        json_dumpf(m, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        fputc('\n', stdout);
-    } else {
+    if ((rc = ctl_call(&o, "quoratectl", "ports", refresh ? 1 : 0, args, &m)))
+        goto out;
+    if (o.json)
+        ctl_print_json(m, JSON_REAL_PRECISION(10));
+    else
         print_matrix(m);
-    }
     rc = json_array_size(json_object_get(m, "blocked")) ||
                  json_array_size(json_object_get(m, "missing"))
              ? 1
              : 0;
+out:
     json_decref(m);
     ctl_opts_free(&o);
     return rc;

@@ -32,22 +32,6 @@ static int parse_common(ctl_opts_t *o, int argc, char **argv, const char *usage,
     return ctl_opts_finish(o);
 }
 
-static int request(ctl_opts_t *o, const char *cmd, int nargs, char **args, json_t **out)
-{
-    qr_err_t err = {{0}};
-    int rc = ctl_request(o, cmd, nargs, args, out, &err);
-    if (rc == 0)
-        return 0;
-    fprintf(stderr, "quoratectl: %s\n", err.msg);
-    return rc == QR_ETIMEOUT || rc == QR_EIO ? EXIT_NOANSWER : EXIT_PROBLEMS;
-}
-
-static void print_json(json_t *j)
-{
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    fputc('\n', stdout);
-}
-
 static const char *check_of(json_t *node, const char *name)
 {
     size_t i;
@@ -170,9 +154,9 @@ int ctl_status_main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     json_t *j = NULL;
-    if ((rc = request(&o, "status", 0, NULL, &j)) == 0) {
+    if ((rc = ctl_call(&o, "quoratectl", "status", 0, NULL, &j)) == 0) {
         if (o.json)
-            print_json(j);
+            ctl_print_json(j, JSON_REAL_PRECISION(10));
         else
             print_status(j);
         rc = status_exit(j);
@@ -199,9 +183,9 @@ int ctl_checks_main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     json_t *j = NULL;
-    if ((rc = request(&o, "checks", 1, pos, &j)) == 0) {
+    if ((rc = ctl_call(&o, "quoratectl", "checks", 1, pos, &j)) == 0) {
         if (o.json) {
-            print_json(j);
+            ctl_print_json(j, JSON_REAL_PRECISION(10));
         } else {
             printf("node %s (dc %s) %s\n", json_string_value(json_object_get(j, "name")),
                    json_string_value(json_object_get(j, "dc")),
@@ -241,8 +225,8 @@ int ctl_inventory_main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     json_t *j = NULL;
-    if ((rc = request(&o, "inventory", 0, NULL, &j)) == 0)
-        print_json(j);
+    if ((rc = ctl_call(&o, "quoratectl", "inventory", 0, NULL, &j)) == 0)
+        ctl_print_json(j, JSON_REAL_PRECISION(10));
     json_decref(j);
     ctl_opts_free(&o);
     return rc;

@@ -23,67 +23,54 @@ int ctl_takeover_main(int argc, char **argv)
     ctl_opts_t o = {0};
     bool force = false, yes = false;
     const char *reason = "";
-    for (int i = 1; i < argc; i++) {
+    json_t *j = NULL;
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: quoratectl takeover --force [--yes] [--reason TEXT]\n\n%s\n%s",
                    explain, ctl_common_help);
-            return 0;
+            goto out;
         }
-        if (!strcmp(argv[i], "--force")) {
+        if (!strcmp(argv[i], "--force"))
             force = true;
-        } else if (!strcmp(argv[i], "--yes")) {
+        else if (!strcmp(argv[i], "--yes"))
             yes = true;
-        } else if (!strcmp(argv[i], "--reason") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--reason") && i + 1 < argc)
             reason = argv[++i];
-        } else {
-            int r = ctl_opts_parse(&o, argc, argv, &i);
-            if (r <= 0) {
-                if (r == 0)
-                    fprintf(stderr, "quoratectl takeover: unexpected argument '%s'\n", argv[i]);
-                ctl_opts_free(&o);
-                return 2;
-            }
-        }
+        else
+            rc = ctl_opts_arg(&o, "quoratectl takeover", argc, argv, &i);
     }
+    if (rc)
+        goto out;
     if (!force) {
         fprintf(stderr, "%s\nNothing done: add --force to take over.\n", explain);
-        ctl_opts_free(&o);
-        return 1;
+        rc = 1;
+        goto out;
     }
-    int rc = ctl_opts_finish(&o);
-    if (rc) {
-        ctl_opts_free(&o);
-        return rc;
-    }
+    if ((rc = ctl_opts_finish(&o)))
+        goto out;
     if (!yes) {
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "quoratectl takeover: confirm with --yes (no terminal to ask on)\n");
-            ctl_opts_free(&o);
-            return 2;
+            rc = 2;
+            goto out;
         }
         fprintf(stderr, "%s\nTake over at %s? Type 'takeover' to confirm: ", explain,
                 o.controller);
         char line[64] = "";
         if (!fgets(line, sizeof line, stdin) || strncmp(line, "takeover", 8) != 0) {
             fprintf(stderr, "not confirmed; nothing done\n");
-            ctl_opts_free(&o);
-            return 1;
+            rc = 1;
+            goto out;
         }
     }
     char reasonarg[512];
     snprintf(reasonarg, sizeof reasonarg, "reason=%s", reason);
     char *args[] = {(char *)"force", reasonarg};
-    json_t *j = NULL;
-    qr_err_t err = {{0}};
-    rc = ctl_request(&o, "takeover", 2, args, &j, &err);
-    if (rc) {
-        fprintf(stderr, "quoratectl takeover: %s\n", err.msg);
-        ctl_opts_free(&o);
-        return rc == QR_ETIMEOUT || rc == QR_EIO ? 3 : 1;
-    }
+    if ((rc = ctl_call(&o, "quoratectl takeover", "takeover", 2, args, &j)))
+        goto out;
     if (o.json) {
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        ctl_print_json(j, 0);
     } else {
         printf("%s now leads alone: term %lld -> %lld.\n",
                json_string_value(json_object_get(j, "controller")) ?: "?",
@@ -103,7 +90,8 @@ int ctl_takeover_main(int argc, char **argv)
                "Check `quoratectl status` on each; if a site is gone for good, change the\n"
                "controller list (docs/election.md, Membership) with a rolling restart.\n");
     }
+out:
     json_decref(j);
     ctl_opts_free(&o);
-    return 0;
+    return rc;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_disk.h"
+#include "check_testlib.h"
 
 static agent_conf_t conf_base(void)
 {
@@ -54,34 +55,6 @@ static check_result_t eval(const disk_facts_t *f, const agent_conf_t *c)
     check_result_init(&r, "disk");
     check_disk_eval(f, c, &r);
     return r;
-}
-
-static void assert_summary_has(const check_result_t *r, const char *needle)
-{
-    if (!strstr(r->summary, needle))
-        fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 /* The finding whose reason is `reason` has status `status`. */
@@ -394,9 +367,7 @@ static void test_disk_probe_regular_file_is_not_a_directory(void **state)
     char *dir = make_tempdir();
     char path[256];
     snprintf(path, sizeof path, "%s/file", dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fclose(fp);
+    put_file(path, "");
     agent_conf_t c = conf_base();
     c.datadir = path;
     disk_facts_t f;

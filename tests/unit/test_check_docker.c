@@ -14,12 +14,12 @@
 #include <string.h>
 
 #include "check_docker.h"
+#include "check_testlib.h"
 
 static json_t *fixture(const char *name)
 {
-    const char *dir = getenv("QR_SOURCE_DIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/docker/%s", dir ? dir : ".", name);
+    check_fixture_path("docker", name, path, sizeof path);
     json_error_t e;
     json_t *j = json_load_file(path, 0, &e);
     if (!j)
@@ -69,28 +69,6 @@ static void eval(const check_docker_facts_t *f, check_result_t *r)
 static const char *vstr(const check_result_t *r, const char *key)
 {
     return json_string_value(json_object_get(r->values, key));
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 static void test_docker_engine_unreachable_fails(void **st)

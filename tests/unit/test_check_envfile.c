@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_envfile.h"
+#include "check_testlib.h"
 
 static agent_conf_t conf_with(const char *path)
 {
@@ -57,15 +58,7 @@ static check_result_t run_path(const char *path)
 
 static const char *fixture(const char *name, char *buf, size_t size)
 {
-    const char *src = getenv("QR_SOURCE_DIR");
-    snprintf(buf, size, "%s/tests/fixtures/env/%s", src ? src : ".", name);
-    return buf;
-}
-
-static void assert_summary_has(const check_result_t *r, const char *needle)
-{
-    if (!strstr(r->summary, needle))
-        fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
+    return check_fixture_path("env", name, buf, size);
 }
 
 /* Is there a finding on `line` whose message contains `needle`? */
@@ -84,28 +77,6 @@ static bool has_finding(const check_result_t *r, int line, const char *needle)
 static size_t n_findings(const check_result_t *r)
 {
     return json_array_size(json_object_get(r->values, "findings"));
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 #define GOOD_S3 "S3_ENDPOINT=https://minio1:9000\n"

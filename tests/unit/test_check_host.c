@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check_host.h"
+#include "check_testlib.h"
 
 static agent_conf_t conf_base(void)
 {
@@ -50,34 +51,6 @@ static check_result_t eval(const host_facts_t *f, const agent_conf_t *c)
     check_result_init(&r, "host");
     check_host_eval(f, c, &r);
     return r;
-}
-
-static void assert_summary_has(const check_result_t *r, const char *needle)
-{
-    if (!strstr(r->summary, needle))
-        fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 static void test_host_ssd_node_is_ok_with_inventory_values(void **state)
@@ -200,10 +173,7 @@ static void put(fakesys_t *s, const char *rel, const char *text)
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
     mkdirs(dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    put_file(path, text);
 }
 
 static void link_to(fakesys_t *s, const char *rel, const char *target)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_mongod.h"
+#include "check_testlib.h"
 
 typedef struct {
     const char *name;
@@ -137,28 +138,6 @@ static void eval(check_mongod_facts_t *f, check_result_t *r)
     check_result_init(r, "mongod");
     check_mongod_eval(f, r);
     check_mongod_facts_clear(f);
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 static void test_mongod_primary_with_healthy_set_ok(void **st)
@@ -546,15 +525,11 @@ static void test_mongod_run_nothing_listening_fails_fast(void **st)
 static void test_mongod_run_silent_server_fails_within_timeout(void **st)
 {
     (void)st;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sin;
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    int port;
+    int fd = loopback_bound_socket(&port);
     assert_int_equal(listen(fd, 8), 0); /* the kernel accepts; nobody reads */
-    getsockname(fd, (struct sockaddr *)&sin, &sl);
     char uri[64];
-    snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", ntohs(sin.sin_port));
+    snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", port);
     agent_conf_t conf;
     memset(&conf, 0, sizeof conf);
     conf.mongo_uri = uri;

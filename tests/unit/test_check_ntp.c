@@ -12,6 +12,7 @@
 #include <sys/timex.h>
 
 #include "check_ntp.h"
+#include "check_testlib.h"
 
 static agent_conf_t conf_base(void)
 {
@@ -41,34 +42,6 @@ static check_result_t eval(const ntp_facts_t *f, const agent_conf_t *c)
     check_result_init(&r, "ntp");
     check_ntp_eval(f, c, &r);
     return r;
-}
-
-static void assert_summary_has(const check_result_t *r, const char *needle)
-{
-    if (!strstr(r->summary, needle))
-        fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 static void test_ntp_synced_small_errors_is_ok(void **state)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check_ports.h"
+#include "check_testlib.h"
 
 static agent_conf_t conf_default_ports(void)
 {
@@ -34,15 +35,10 @@ static agent_conf_t conf_default_ports(void)
     return c;
 }
 
-/* Absolute (the fake /proc links to it): $QR_SOURCE_DIR, else the cwd. */
+/* Absolute (the fake /proc links to it). */
 static const char *fixture(const char *name, char *buf, size_t size)
 {
-    char cwd[256];
-    const char *src = getenv("QR_SOURCE_DIR");
-    if (!src)
-        src = getcwd(cwd, sizeof cwd) ? cwd : ".";
-    snprintf(buf, size, "%s/tests/fixtures/proc/%s", src, name);
-    return buf;
+    return check_fixture_path("proc", name, buf, size);
 }
 
 static check_result_t run_on(const char *proc_root, const agent_conf_t *c, ports_facts_t *f)
@@ -52,34 +48,6 @@ static check_result_t run_on(const char *proc_root, const agent_conf_t *c, ports
     check_ports_probe(c, proc_root, f);
     check_ports_eval(f, c, &r);
     return r;
-}
-
-static void assert_summary_has(const check_result_t *r, const char *needle)
-{
-    if (!strstr(r->summary, needle))
-        fail_msg("summary \"%s\" lacks \"%s\"", r->summary, needle);
-}
-
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
 }
 
 static void test_ports_parse_line_ipv4_ipv6_and_header(void **state)
@@ -220,14 +188,6 @@ static void test_ports_unreadable_proc_net_tcp_is_unknown(void **state)
 typedef struct {
     char root[64];
 } fakeproc_t;
-
-static void put_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-}
 
 static void fake_process(fakeproc_t *p, int pid, const char *comm, const char *fd_target)
 {

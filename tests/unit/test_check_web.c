@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_web.h"
+#include "check_testlib.h"
 
 typedef struct {
     struct MHD_Daemon *d;
@@ -111,28 +112,6 @@ static void run_once(const agent_conf_t *conf, void **state, check_result_t *r)
     check_web_run(conf, state, r);
 }
 
-/* values.reasons is exactly the listed reasons, in order (NULL-terminated). */
-static void assert_reasons(const check_result_t *r, ...)
-{
-    const json_t *arr = json_object_get(r->values, "reasons");
-    assert_true(json_is_array(arr));
-    va_list ap;
-    va_start(ap, r);
-    size_t i = 0;
-    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *), i++) {
-        const char *got = json_string_value(json_array_get(arr, i));
-        if (!got || strcmp(got, want) != 0)
-            fail_msg("reasons[%zu] is \"%s\", expected \"%s\"", i, got ? got : "(none)", want);
-    }
-    va_end(ap);
-    if (json_array_size(arr) != i) {
-        char *dump = json_dumps(arr, JSON_COMPACT);
-        print_error("reasons are %s, expected %zu of them\n", dump, i);
-        free(dump);
-        fail();
-    }
-}
-
 static void test_web_login_200_ok_with_values(void **st)
 {
     (void)st;
@@ -205,16 +184,11 @@ static void test_web_connection_refused_fails(void **st)
 {
     (void)st;
     /* a port that was free a moment ago and has no listener */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sin;
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-    getsockname(fd, (struct sockaddr *)&sin, &sl);
-    close(fd);
+    int port;
+    close(loopback_bound_socket(&port));
     agent_conf_t conf;
     char url[128];
-    conf_for(&conf, url, sizeof url, "https", ntohs(sin.sin_port), "/login");
+    conf_for(&conf, url, sizeof url, "https", port, "/login");
     void *state = NULL;
     check_result_t r;
     run_once(&conf, &state, &r);
