@@ -86,7 +86,29 @@ json_t *applyplan_prepare(const inventory_t *inv, const json_t *applied, int64_t
             if (m > total)
                 total = m, reachable = r;
         }
-    if (json_array_size(managers) == 0) {
+    /* a manager whose docker check sees no leader (or whose /info hangs, as
+     * it does while the swarm has no leader): no label update can work */
+    const char *noleader_on = NULL;
+    for (size_t i = 0; i < inventory_count(inv) && !noleader_on; i++) {
+        const inv_node_t *n = inventory_at(inv, i);
+        size_t k;
+        json_t *r;
+        json_array_foreach(json_object_get(values_of(n, "docker"), "reasons"), k, r) {
+            const char *code = json_string_value(r);
+            if (n->up && code &&
+                (!strcmp(code, "swarm_no_leader") || !strcmp(code, "control_plane_timeout") ||
+                 !strcmp(code, "managers_no_quorum") || !strcmp(code, "info_timeout")))
+                noleader_on = n->name;
+        }
+    }
+    if (noleader_on) {
+        json_array_append_new(refused,
+                              json_sprintf("the swarm has no manager quorum or no leader (seen "
+                                           "from %s): label updates would hang",
+                                           noleader_on));
+        hint = "recovery step, not an apply step: run `docker swarm init --force-new-cluster` "
+               "on a surviving manager (quoratectl recover plans it), then apply again";
+    } else if (json_array_size(managers) == 0) {
         json_array_append_new(refused, json_string("no swarm manager's agent is up"));
         hint = "start quorate-agent on a swarm manager (docker node ls shows them)";
     } else if (total > 0 && reachable * 2 <= total) {

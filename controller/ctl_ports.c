@@ -75,7 +75,7 @@ static void print_matrix(json_t *m)
                    json_string_value(json_object_get(r, "to")),
                    (long long)json_integer_value(json_object_get(r, "port")),
                    json_string_value(json_object_get(r, "error")) ?: "?");
-    } else if (json_array_size(results)) {
+    } else if (json_array_size(results) && !json_array_size(json_object_get(m, "down"))) {
         printf("\nno port is blocked between the hosts ('refused' = path open, nothing listening: "
                "see the ports check)\n");
     }
@@ -83,6 +83,12 @@ static void print_matrix(json_t *m)
     if (json_array_size(missing)) {
         printf("no answer from:");
         json_array_foreach(missing, i, r) printf(" %s", json_string_value(r));
+        printf("\n");
+    }
+    json_t *down = json_object_get(m, "down");
+    if (json_array_size(down)) {
+        printf("not probed (down for this controller: dead, or cut off from it):");
+        json_array_foreach(down, i, r) printf(" %s", json_string_value(r));
         printf("\n");
     }
     printf("udp: %s\n", json_string_value(json_object_get(m, "udp")));
@@ -100,8 +106,8 @@ int ctl_ports_main(int argc, char **argv)
             printf("usage: quoratectl ports [--refresh] [--json]\n"
                    "The reachability matrix: each host TCP-connects to every other host's "
                    "required ports\n(2377, 7946, 27017, 3031, 9000, 22). --refresh runs a new "
-                   "round and waits for it.\nExit: 0 nothing blocked, 1 something blocked or "
-                   "missing, 2 usage, 3 no answer.\n\n%s",
+                   "round and waits for it.\nExit: 0 nothing blocked, 1 something blocked, missing "
+                   "or down, 2 usage, 3 no answer.\n\n%s",
                    ctl_common_help);
             goto out;
         }
@@ -122,7 +128,8 @@ int ctl_ports_main(int argc, char **argv)
     else
         print_matrix(m);
     rc = json_array_size(json_object_get(m, "blocked")) ||
-                 json_array_size(json_object_get(m, "missing"))
+                 json_array_size(json_object_get(m, "missing")) ||
+                 json_array_size(json_object_get(m, "down"))
              ? 1
              : 0;
 out:

@@ -306,6 +306,20 @@ static void on_probe_deadline(uv_timer_t *t)
     ports_reply_waiting(t->data);
 }
 
+/* The matrix plus the hosts this controller cannot probe because they are
+ * down in its view (cut off from it): they must not vanish from the answer. */
+static json_t *ports_json(server_t *s)
+{
+    json_t *m = portmatrix_json(s->ports, now_ms(s)), *down = json_array();
+    for (size_t i = 0; i < inventory_count(s->inv); i++) {
+        const inv_node_t *n = inventory_at(s->inv, i);
+        if (!n->up)
+            json_array_append_new(down, json_string(n->name));
+    }
+    json_object_set_new(m, "down", down);
+    return m;
+}
+
 /* Starts a reachability round: every up agent connects to every other up
  * agent's required ports. */
 static void probe_round(server_t *s)
@@ -366,7 +380,7 @@ static void ports_reply_waiting(server_t *s)
 {
     if (s->n_ports_waiting == 0)
         return;
-    json_t *m = portmatrix_json(s->ports, now_ms(s));
+    json_t *m = ports_json(s);
     for (size_t i = 0; i < s->n_ports_waiting; i++) {
         op_reply(s, s->ports_waiting[i], 0, "", m);
         zmsg_destroy(&s->ports_waiting[i]);
@@ -645,7 +659,7 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
     *code = 0;
     const char *cmd = req->command ? req->command : "";
     if (strcmp(cmd, "ports") == 0)
-        return portmatrix_json(s->ports, now_ms(s));
+        return ports_json(s);
     if (strcmp(cmd, "takeover") == 0)
         return op_takeover(s, req, code, errbuf, errlen);
     if (strcmp(cmd, "alerts") == 0) {
