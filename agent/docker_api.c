@@ -174,6 +174,12 @@ static int request(docker_api_t *api, const char *method, const char *path, cons
             return qr_err_set(err, QR_ENOTFOUND, "docker api: %s: HTTP 404: %s", path, msg);
         if (code == 409 || (code == 500 && strstr(msg, "update out of sequence")))
             return qr_err_set(err, QR_ECONFLICT, "docker api: %s: HTTP %ld: %s", path, code, msg);
+        /* the swarm is between leaders (seen right after a partition): worth
+         * a bounded retry, unlike a refusal */
+        if ((code == 500 || code == 503) &&
+            (strstr(msg, "lost leader") || strstr(msg, "does not have a leader") ||
+             strstr(msg, "DeadlineExceeded")))
+            return qr_err_set(err, QR_EUNAVAIL, "docker api: %s: HTTP %ld: %s", path, code, msg);
         return qr_err_set(err, QR_EREFUSED, "docker api: %s: HTTP %ld: %s", path, code, msg);
     }
 
@@ -404,7 +410,7 @@ int docker_api_node_set_labels(docker_api_t *api, const char *id, const json_t *
         json_decref(node);
         json_decref(spec);
         json_decref(merged);
-        if (rc != QR_ECONFLICT)
+        if (rc != QR_ECONFLICT && rc != QR_EUNAVAIL)
             break;
         if (n < max_attempts)
             sleep_ms(backoff);
