@@ -125,4 +125,8 @@ void zuv_sockopts(zsock_t *sock, size_t max_msg, int hwm)
     zsock_set_heartbeat_ivl(sock, 1000);
     zsock_set_heartbeat_timeout(sock, 3000);
     zsock_set_heartbeat_ttl(sock, 3000);
+    /* a TCP connect to a peer behind a partition sits in SYN-SENT under the
+     * kernel's exponential backoff (tens of seconds after a long cut): give
+     * up after 2 s and let libzmq's own reconnect interval retry */
+    zsock_set_connect_timeout(sock, 2000);
 }
