@@ -29,10 +29,19 @@ note "apply: via $(jq -r '.via' <<<"$AP"), $(jq -c '.result | {applied, failed}'
 check "apply applied every change (failed 0)" \
     jqe '.applied == true and .result.failed == 0 and .result.applied > 0' <<<"$AP"
 FINAL=$(jq -c '.plan.final_labels' <<<"$AP")
-n=0
-for h in "${HOSTS[@]}"; do
-    [[ $(node_labels "$L" "$h") == "$(jq -cS --arg h "$h" '.[$h]' <<<"$FINAL")" ]] && n=$((n + 1))
-done
+# read through ctl-$L's own dockerd: another manager than the one the apply went
+# through may lag a moment behind the swarm's Raft log, so allow it to catch up
+matching() {
+    n=0
+    for h in "${HOSTS[@]}"; do
+        [[ $(node_labels "$L" "$h") == "$(jq -cS --arg h "$h" '.[$h]' <<<"$FINAL")" ]] && n=$((n + 1))
+    done
+    [[ $n -eq 9 ]]
+}
+if t=$(poll_until 10 matching); then
+    measured "apply -> labels visible on ctl-$L's manager" "$t"
+fi
+matching # once more here: poll_until ran in a subshell, n is counted again
 check "docker node inspect = plan's final_labels on all 9 hosts ($n/9)" test "$n" -eq 9
 t0=$(now)
 AP2=$(ctl_json "$L" apply --yes)
