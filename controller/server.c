@@ -1,6 +1,7 @@
 /* Controller I/O: sockets, dispatch, timers. The decisions live in the pure
  * modules (inventory, ...); this file only moves bytes and time. */
 #include "server.h"
+#include "server_int.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -21,50 +22,8 @@
 #include "zap.h"
 #include "zuv.h"
 
-struct server {
-    uv_loop_t *loop;
-    controller_conf_t *conf;
-    zap_t *zap;
-    zcert_t *cert;
-    zcertstore_t *agent_store, *op_store;
-    zsock_t *agents, *ops;
-    zuv_t *agents_zuv, *ops_zuv;
-    inventory_t *inv;
-    zhashx_t *routes; /* node name -> routing id (zframe_t *) for pings */
-    uv_timer_t tick_timer, ping_timer, wd_timer, probe_timer, probe_deadline;
-    portmatrix_t *ports;
-    uint64_t cmd_id, probe_first_id; /* command ids of the current probe round */
-    zmsg_t *ports_waiting[16];       /* operators waiting for a fresh matrix */
-    size_t n_ports_waiting;
-    alerting_t *alerting;            /* NULL without alerts_config */
-    peers_t *peers;                  /* the election among controllers */
-    json_t *audit;                   /* audit records (replicated) */
-    json_t *applied;                 /* last applied labels {node: labels} (replicated) */
-    struct {
-        zmsg_t *to;                  /* the operator waiting */
-        json_t *prep;                /* applyplan_prepare() output */
-        size_t manager;              /* index into prep.managers being tried */
-        uint64_t cmd_id;
-        int64_t deadline_ms;
-        int64_t done_ms;             /* when the last apply finished */
-        zmsg_t *waiting;             /* an apply waiting for reports newer than done_ms */
-        bool waiting_dry;
-        int64_t waiting_since;
-    } apply;
-    char *last_doc;                  /* the last document proposed (leader) */
-    uv_timer_t alert_timer, notify_timer;
-    struct {
-        zmsg_t *to;
-        char receiver[64];
-        int64_t deadline_ms;
-    } tests_waiting[8];              /* operators waiting for `alerts test` */
-    size_t n_tests_waiting;
-    uint64_t seq, bad_frames, unauthorised, started_ms;
-    log_limit_t bad_lim, auth_lim;
-    bool started;
-};
 
-static int64_t now_ms(server_t *s)
+int64_t server__now_ms(server_t *s)
 {
     return (int64_t)uv_now(s->loop);
 }
@@ -74,7 +33,7 @@ static int64_t now_ms(server_t *s)
 static void drop(server_t *s, const char *what, const char *peer, const char *reason)
 {
     s->bad_frames++;
-    if (log_limit_ok(&s->bad_lim, now_ms(s), 1000)) {
+    if (log_limit_ok(&s->bad_lim, server__now_ms(s), 1000)) {
         log_warnx("event=dropped_message socket=%s peer=%s reason=\"%s\" total=%llu "
                   "suppressed=%lu",
                   what, peer ? peer : "-", reason, (unsigned long long)s->bad_frames,
@@ -83,7 +42,7 @@ static void drop(server_t *s, const char *what, const char *peer, const char *re
     }
 }
 
-static void send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env)
+void server__send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env)
 {
     uint8_t *buf;
     size_t len;
@@ -115,10 +74,7 @@ static void route_free(void **item)
 
 /* --- agents ---------------------------------------------------------------- */
 
-static void ports_reply_waiting(server_t *s);
 
-static void apply_next(server_t *s, const char *why);
-static void apply_finish(server_t *s, const Quorate__CommandResult *cr, const char *from);
 
 static void on_command_result(server_t *s, const wire_env_t *env)
 {
@@ -127,9 +83,9 @@ static void on_command_result(server_t *s, const wire_env_t *env)
         if (cr->code != 0) {
             char why[300];
             snprintf(why, sizeof why, "%s refused or failed: %s", env->sender, cr->error);
-            apply_next(s, why);
+            server__apply_next(s, why);
         } else {
-            apply_finish(s, cr, env->sender);
+            server__apply_finish(s, cr, env->sender);
         }
         return;
     }
@@ -144,8 +100,8 @@ static void on_command_result(server_t *s, const wire_env_t *env)
     const char *from = json_string_value(json_object_get(res, "from"));
     if (from && strcmp(from, env->sender) == 0 &&
         portmatrix_result(s->ports, portmatrix_round(s->ports), from,
-                          json_object_get(res, "results"), now_ms(s)))
-        ports_reply_waiting(s);
+                          json_object_get(res, "results"), server__now_ms(s)))
+        server__ports_reply_waiting(s);
     json_decref(res);
 }
 
@@ -188,7 +144,7 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         const char *cert_name = zap_peer_name(s->zap, "agents", key);
         if (cert_name && *cert_name && strcmp(cert_name, env->sender) != 0) {
             s->unauthorised++;
-            if (log_limit_ok(&s->auth_lim, now_ms(s), 1000))
+            if (log_limit_ok(&s->auth_lim, server__now_ms(s), 1000))
                 log_warnx("event=impersonation key=%s cert_name=%s claimed=%s", key, cert_name,
                           env->sender);
             goto out;
@@ -198,7 +154,7 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
                      : env->body_case == QUORATE__ENVELOPE__BODY_HEARTBEAT ? env->heartbeat->dc
                                                                            : NULL;
     bool came_up = false;
-    if (inventory_seen(s->inv, now_ms(s), env->sender, dc, key, &came_up, &err) != 0) {
+    if (inventory_seen(s->inv, server__now_ms(s), env->sender, dc, key, &came_up, &err) != 0) {
         drop(s, "agents", key, err.msg);
         goto out;
     }
@@ -215,7 +171,7 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
             drop(s, "agents", key, "report for another node");
             break;
         }
-        if (inventory_report(s->inv, now_ms(s), env->sender, env->report, &err) != 0)
+        if (inventory_report(s->inv, server__now_ms(s), env->sender, env->report, &err) != 0)
             drop(s, "agents", key, err.msg);
         inventory_address(s->inv, env->sender, env->report->address,
                           zframe_meta(payload, "Peer-Address"));
@@ -237,7 +193,7 @@ out:
 
 static json_t *status_json(server_t *s)
 {
-    json_t *j = inventory_status_json(s->inv, now_ms(s));
+    json_t *j = inventory_status_json(s->inv, server__now_ms(s));
     /* clock agreement: each node against the median offset of the up nodes */
     double offs[1024];
     size_t k = 0;
@@ -273,7 +229,7 @@ static json_t *status_json(server_t *s)
                   election_role_name(peers_is_leader(s->peers) ? ELECTION_LEADER
                                                                : ELECTION_FOLLOWER),
                   "term", (json_int_t)peers_term(s->peers),
-                  "uptime_ms", (json_int_t)(now_ms(s) - (int64_t)s->started_ms), "down_after_ms",
+                  "uptime_ms", (json_int_t)(server__now_ms(s) - (int64_t)s->started_ms), "down_after_ms",
                   (json_int_t)s->conf->down_after_ms, "security", "auth_rejected",
                   (json_int_t)zap_rejected(s->zap), "bad_frames", (json_int_t)s->bad_frames,
                   "impersonations", (json_int_t)s->unauthorised));
@@ -301,153 +257,12 @@ static json_t *status_json(server_t *s)
     return j;
 }
 
-static void on_probe_deadline(uv_timer_t *t)
-{
-    ports_reply_waiting(t->data);
-}
 
-/* The matrix plus the hosts this controller cannot probe because they are
- * down in its view (cut off from it): they must not vanish from the answer. */
-static json_t *ports_json(server_t *s)
-{
-    json_t *m = portmatrix_json(s->ports, now_ms(s)), *down = json_array();
-    for (size_t i = 0; i < inventory_count(s->inv); i++) {
-        const inv_node_t *n = inventory_at(s->inv, i);
-        if (!n->up)
-            json_array_append_new(down, json_string(n->name));
-    }
-    json_object_set_new(m, "down", down);
-    return m;
-}
 
-/* Starts a reachability round: every up agent connects to every other up
- * agent's required ports. */
-static void probe_round(server_t *s)
-{
-    size_t n = inventory_count(s->inv), k = 0;
-    const char **names = calloc(n ? n : 1, sizeof *names);
-    json_t *targets = json_array(), *ports = json_array();
-    for (size_t i = 0; i < s->conf->n_probe_ports; i++)
-        json_array_append_new(ports, json_integer(s->conf->probe_ports[i]));
-    for (size_t i = 0; i < n; i++) {
-        const inv_node_t *nd = inventory_at(s->inv, i);
-        if (!nd->up || !nd->address[0] || !zhashx_lookup(s->routes, nd->name))
-            continue;
-        names[k++] = nd->name;
-        json_array_append_new(targets,
-                              json_pack("{s:s, s:s}", "node", nd->name, "address", nd->address));
-    }
-    uint64_t round = portmatrix_round(s->ports) + 1;
-    portmatrix_begin(s->ports, round, now_ms(s), names, k);
-    s->probe_first_id = s->cmd_id + 1;
-    for (size_t i = 0; i < k; i++) {
-        /* each agent probes the others, not itself */
-        json_t *others = json_array();
-        size_t t;
-        json_t *v;
-        json_array_foreach(targets, t, v) {
-            if (strcmp(json_string_value(json_object_get(v, "node")), names[i]) != 0)
-                json_array_append(others, v);
-        }
-        json_t *args = json_pack("{s:o, s:O, s:i}", "targets", others, "tcp_ports", ports,
-                                 "timeout_ms", s->conf->probe_timeout_ms);
-        char *text = json_dumps(args, JSON_COMPACT);
-        json_decref(args);
-        Quorate__Command cmd = QUORATE__COMMAND__INIT;
-        cmd.id = ++s->cmd_id;
-        cmd.kind = (char *)"probe_ports";
-        cmd.args_json = text;
-        wire_env_t env;
-        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
-                      ++s->seq, wire_now_us());
-        env.body_case = QUORATE__ENVELOPE__BODY_COMMAND;
-        env.command = &cmd;
-        send_to(s, s->agents_zuv, zhashx_lookup(s->routes, names[i]), false, &env);
-        free(text);
-    }
-    json_decref(targets);
-    json_decref(ports);
-    free(names);
-    uv_timer_start(&s->probe_deadline, on_probe_deadline,
-                   (uint64_t)s->conf->probe_timeout_ms + 1500, 0);
-    if (k == 0)
-        ports_reply_waiting(s);
-}
 
-static void op_reply(server_t *s, zmsg_t *req_frames, int code, const char *error, json_t *res);
 
-static void ports_reply_waiting(server_t *s)
-{
-    if (s->n_ports_waiting == 0)
-        return;
-    json_t *m = ports_json(s);
-    for (size_t i = 0; i < s->n_ports_waiting; i++) {
-        op_reply(s, s->ports_waiting[i], 0, "", m);
-        zmsg_destroy(&s->ports_waiting[i]);
-    }
-    s->n_ports_waiting = 0;
-    json_decref(m);
-}
 
-/* The replicated state document: {"version":1,"nlog":[...],"audit":[...]}.
- * The leader proposes it when it changed; a new leader starts from it. */
-static void propose_state(server_t *s)
-{
-    if (!peers_is_leader(s->peers))
-        return;
-    json_t *doc = json_pack("{s:i, s:O}", "version", 1, "audit", s->audit);
-    if (s->applied)
-        json_object_set(doc, "applied", s->applied);
-    if (s->alerting)
-        json_object_set_new(doc, "nlog", alerting_nlog_json(s->alerting));
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(doc);
-    if (!text)
-        return;
-    if (s->last_doc && strcmp(s->last_doc, text) == 0) {
-        free(text);
-        return;
-    }
-    int rc = peers_propose(s->peers, (const uint8_t *)text, strlen(text));
-    if (rc != 0) {
-        log_warnx("event=state_propose_failed bytes=%zu reason=\"%s\"", strlen(text),
-                  qr_strerror(rc));
-        free(text);
-        return;
-    }
-    free(s->last_doc);
-    s->last_doc = text;
-}
 
-static void load_state_doc(server_t *s)
-{
-    const uint8_t *doc;
-    size_t len;
-    peers_doc(s->peers, &doc, &len);
-    if (!doc || !len)
-        return;
-    json_t *j = json_loadb((const char *)doc, len, 0, NULL);
-    if (!json_is_object(j)) {
-        log_warnx("event=state_doc_unreadable bytes=%zu", len);
-        json_decref(j);
-        return;
-    }
-    if (json_is_object(json_object_get(j, "applied"))) {
-        json_decref(s->applied);
-        s->applied = json_incref(json_object_get(j, "applied"));
-    }
-    json_t *audit = json_object_get(j, "audit");
-    if (json_is_array(audit)) {
-        json_decref(s->audit);
-        s->audit = json_incref(audit);
-    }
-    qr_err_t err = {{0}};
-    if (s->alerting && json_object_get(j, "nlog") &&
-        alerting_nlog_load(s->alerting, json_object_get(j, "nlog"), &err) != 0)
-        log_warnx("event=nlog_load_failed reason=\"%s\"", err.msg);
-    log_info("event=state_doc_loaded bytes=%zu audit_records=%zu", len, json_array_size(s->audit));
-    json_decref(j);
-}
 
 static void on_ping_timer(uv_timer_t *t);
 
@@ -461,197 +276,20 @@ static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t lea
         /* tell the agents the new term at once (they fence on it) */
         if (s->started)
             on_ping_timer(&s->ping_timer);
-        load_state_doc(s);
+        server__load_state_doc(s);
         free(s->last_doc);
         s->last_doc = NULL;
         log_info("event=leading term=%llu", (unsigned long long)term);
     }
 }
 
-static json_t *op_takeover(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
-                           size_t errlen)
-{
-    bool force = false;
-    const char *why = "";
-    for (size_t i = 0; i < req->n_args; i++) {
-        if (strcmp(req->args[i], "force") == 0)
-            force = true;
-        else if (strncmp(req->args[i], "reason=", 7) == 0)
-            why = req->args[i] + 7;
-    }
-    if (!force) {
-        *code = QR_EREFUSED;
-        snprintf(errbuf, errlen, "takeover needs --force: it makes this controller lead alone");
-        return NULL;
-    }
-    json_t *info = NULL;
-    qr_err_t err = {{0}};
-    int rc = peers_takeover(s->peers, &info, &err);
-    if (rc != 0) {
-        *code = rc;
-        snprintf(errbuf, errlen, "%s", err.msg);
-        return NULL;
-    }
-    json_t *rec = json_pack("{s:s, s:I, s:s, s:s, s:O}", "event", "takeover", "at_ms",
-                            (json_int_t)(wire_now_us() / 1000), "controller", s->conf->id,
-                            "reason", why, "info", info);
-    json_array_append_new(s->audit, rec);
-    while (json_array_size(s->audit) > 256) /* bounded: the document has a size limit */
-        json_array_remove(s->audit, 0);
-    log_warnx("event=takeover controller=%s old_term=%lld new_term=%lld reason=\"%s\"",
-              s->conf->id, (long long)json_integer_value(json_object_get(info, "old_term")),
-              (long long)json_integer_value(json_object_get(info, "new_term")), why);
-    json_object_set_new(info, "controller", json_string(s->conf->id));
-    return info;
-}
 
-static void op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result);
-static void send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env);
 
-/* Sends the label changes to the next manager's agent, or gives up. */
-static void apply_next(server_t *s, const char *why)
-{
-    json_t *managers = json_object_get(s->apply.prep, "managers");
-    if (why)
-        log_warnx("event=apply_attempt_failed reason=\"%s\"", why);
-    while (s->apply.manager < json_array_size(managers)) {
-        const char *m = json_string_value(json_array_get(managers, s->apply.manager++));
-        zframe_t *rid = zhashx_lookup(s->routes, m);
-        const inv_node_t *n = inventory_find(s->inv, m);
-        if (!rid || !n || !n->up)
-            continue;
-        json_t *args = json_pack("{s:O}", "changes", json_object_get(s->apply.prep, "changes"));
-        char *text = json_dumps(args, JSON_COMPACT);
-        json_decref(args);
-        Quorate__Command cmd = QUORATE__COMMAND__INIT;
-        cmd.id = s->apply.cmd_id = ++s->cmd_id;
-        cmd.kind = (char *)"apply_labels";
-        cmd.args_json = text;
-        wire_env_t env;
-        wire_env_init(&env, QUORATE__ROLE__ROLE_CONTROLLER, s->conf->id, peers_term(s->peers),
-                      ++s->seq, wire_now_us());
-        env.body_case = QUORATE__ENVELOPE__BODY_COMMAND;
-        env.command = &cmd;
-        send_to(s, s->agents_zuv, rid, false, &env);
-        free(text);
-        s->apply.deadline_ms = now_ms(s) + 30000;
-        log_info("event=apply_sent via=%s term=%llu nodes=%zu", m,
-                 (unsigned long long)peers_term(s->peers),
-                 json_object_size(json_object_get(s->apply.prep, "changes")));
-        return;
-    }
-    char msg[400];
-    snprintf(msg, sizeof msg, "no swarm manager's agent could apply the labels%s%s",
-             why ? ": last error: " : "", why ? why : "");
-    op_reply(s, s->apply.to, QR_EUNAVAIL, msg, NULL);
-    zmsg_destroy(&s->apply.to);
-    json_decref(s->apply.prep);
-    s->apply.prep = NULL;
-}
 
-static void apply_finish(server_t *s, const Quorate__CommandResult *cr, const char *from)
-{
-    json_t *res = json_loads(cr->result_json, 0, NULL);
-    json_t *plan = json_object_get(s->apply.prep, "plan");
-    json_t *out = json_pack("{s:O, s:O, s:s, s:O}", "plan", plan, "changes",
-                            json_object_get(s->apply.prep, "changes"), "via", from, "result",
-                            res ? res : json_null());
-    bool all_ok = json_integer_value(json_object_get(res, "failed")) == 0;
-    json_object_set_new(out, "applied", json_boolean(all_ok));
-    s->apply.done_ms = now_ms(s);
-    if (all_ok) {
-        /* remember what was applied: drift is measured against it */
-        json_decref(s->applied);
-        s->applied = json_deep_copy(json_object_get(plan, "final_labels"));
-        json_array_append_new(s->audit, json_pack("{s:s, s:I, s:s, s:O}", "event", "apply",
-                                                  "at_ms", (json_int_t)(wire_now_us() / 1000),
-                                                  "via", from, "changes",
-                                                  json_object_get(s->apply.prep, "changes")));
-        while (json_array_size(s->audit) > 256)
-            json_array_remove(s->audit, 0);
-    }
-    log_info("event=apply_done via=%s applied=%lld failed=%lld", from,
-             (long long)json_integer_value(json_object_get(res, "applied")),
-             (long long)json_integer_value(json_object_get(res, "failed")));
-    op_reply(s, s->apply.to, 0, "", out);
-    json_decref(out);
-    json_decref(res);
-    zmsg_destroy(&s->apply.to);
-    json_decref(s->apply.prep);
-    s->apply.prep = NULL;
-}
 
-/* True when every up node reported after the last apply finished: only then
- * does the inventory show the labels that apply wrote. */
-static bool reports_after_apply(server_t *s)
-{
-    for (size_t i = 0; i < inventory_count(s->inv); i++) {
-        const inv_node_t *n = inventory_at(s->inv, i);
-        if (n->up && n->last_report_ms <= s->apply.done_ms)
-            return false;
-    }
-    return true;
-}
 
-static void op_apply_run(server_t *s, zmsg_t *to, bool dry);
 
-/* `apply` [dry-run]: plan from the live view; refuse or send the changes. */
-static void op_apply(server_t *s, zmsg_t *to, const Quorate__OpRequest *req)
-{
-    bool dry = req->n_args >= 1 && strcmp(req->args[0], "dry-run") == 0;
-    if (s->apply.done_ms && !reports_after_apply(s) && !s->apply.waiting && !s->apply.to) {
-        /* planned now, the labels just written would look missing: wait for
-         * the next reports (at most a few check intervals, see on_tick) */
-        s->apply.waiting = zmsg_dup(to);
-        s->apply.waiting_dry = dry;
-        s->apply.waiting_since = now_ms(s);
-        return;
-    }
-    op_apply_run(s, to, dry);
-}
 
-static void op_apply_run(server_t *s, zmsg_t *to, bool dry)
-{
-    if (s->apply.to) {
-        op_reply(s, to, QR_ECONFLICT, "an apply is already running", NULL);
-        return;
-    }
-    json_t *prep = applyplan_prepare(s->inv, s->applied, now_ms(s));
-    if (!json_is_true(json_object_get(prep, "ok"))) {
-        char msg[1024];
-        int n = snprintf(msg, sizeof msg, "refused:");
-        size_t i;
-        json_t *r;
-        json_array_foreach(json_object_get(prep, "refused"), i, r) {
-            if (n < (int)sizeof msg)
-                n += snprintf(msg + n, sizeof msg - (size_t)n, " %s;", json_string_value(r));
-        }
-        const char *hint = json_string_value(json_object_get(prep, "hint"));
-        if (hint && n < (int)sizeof msg)
-            snprintf(msg + n, sizeof msg - (size_t)n, " next step: %s", hint);
-        op_reply(s, to, QR_EREFUSED, msg, NULL);
-        json_decref(prep);
-        return;
-    }
-    if (dry || json_object_size(json_object_get(prep, "changes")) == 0) {
-        json_t *out = json_pack("{s:O, s:O, s:b, s:b}", "plan", json_object_get(prep, "plan"),
-                                "changes", json_object_get(prep, "changes"), "applied", 0,
-                                "dry_run", dry);
-        if (!dry) { /* nothing to change: the cluster matches the plan */
-            json_decref(s->applied);
-            s->applied = json_deep_copy(json_object_get(json_object_get(prep, "plan"),
-                                                        "final_labels"));
-        }
-        op_reply(s, to, 0, "", out);
-        json_decref(out);
-        json_decref(prep);
-        return;
-    }
-    s->apply.to = zmsg_dup(to);
-    s->apply.prep = prep;
-    s->apply.manager = 0;
-    apply_next(s, NULL);
-}
 
 static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
                            size_t errlen)
@@ -659,9 +297,9 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
     *code = 0;
     const char *cmd = req->command ? req->command : "";
     if (strcmp(cmd, "ports") == 0)
-        return ports_json(s);
+        return server__ports_json(s);
     if (strcmp(cmd, "takeover") == 0)
-        return op_takeover(s, req, code, errbuf, errlen);
+        return server__op_takeover(s, req, code, errbuf, errlen);
     if (strcmp(cmd, "alerts") == 0) {
         if (!s->alerting) {
             *code = QR_EUNAVAIL;
@@ -681,7 +319,7 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
             snprintf(errbuf, errlen, "checks needs exactly one node name");
             return NULL;
         }
-        json_t *j = inventory_node_json(s->inv, req->args[0], now_ms(s));
+        json_t *j = inventory_node_json(s->inv, req->args[0], server__now_ms(s));
         if (!j) {
             *code = QR_ENOTFOUND;
             snprintf(errbuf, errlen, "no node named '%s' has reported", req->args[0]);
@@ -740,7 +378,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         json_t *redir = le ? json_pack("{s:{s:s, s:s?, s:s}}", "redirect", "endpoint", le,
                                        "public_key", lk, "leader", ln)
                            : NULL;
-        op_reply(s, to, QR_EUNAVAIL, msg, redir);
+        server__op_reply(s, to, QR_EUNAVAIL, msg, redir);
         json_decref(redir);
         zmsg_destroy(&to);
         log_info("event=operator_redirect operator=%s command=%s leader=%s", env->sender,
@@ -758,7 +396,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
             zmsg_addmem(keep, NULL, 0);
         s->ports_waiting[s->n_ports_waiting++] = keep;
         if (s->n_ports_waiting == 1)
-            probe_round(s);
+            server__probe_round(s);
         wire_free(&env);
         return;
     }
@@ -769,7 +407,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
             zmsg_addmem(to, NULL, 0);
         log_info("event=operator_request operator=%s command=apply args=%zu", env->sender,
                  env->op_request->n_args);
-        op_apply(s, to, env->op_request);
+        server__op_apply(s, to, env->op_request);
         zmsg_destroy(&to);
         wire_free(&env);
         return;
@@ -786,14 +424,14 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         if (rc != 0) {
             char msg[160];
             snprintf(msg, sizeof msg, "no receiver named '%s'", env->op_request->args[0]);
-            op_reply(s, keep, rc, msg, NULL);
+            server__op_reply(s, keep, rc, msg, NULL);
             zmsg_destroy(&keep);
         } else {
             size_t k = s->n_tests_waiting++;
             s->tests_waiting[k].to = keep;
             snprintf(s->tests_waiting[k].receiver, sizeof s->tests_waiting[k].receiver, "%s",
                      env->op_request->args[0]);
-            s->tests_waiting[k].deadline_ms = now_ms(s) + 60000;
+            s->tests_waiting[k].deadline_ms = server__now_ms(s) + 60000;
         }
         wire_free(&env);
         return;
@@ -807,7 +445,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
     zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
     if (req)
         zmsg_addmem(to, NULL, 0);
-    op_reply(s, to, code, errbuf, result);
+    server__op_reply(s, to, code, errbuf, result);
     zmsg_destroy(&to);
     json_decref(result);
     wire_free(&env);
@@ -815,7 +453,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
 }
 
 /* Replies to an operator; `to` holds the routing frames (copied). */
-static void op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result)
+void server__op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result)
 {
     char *text = result ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     Quorate__OpReply rep = QUORATE__OP_REPLY__INIT;
@@ -844,22 +482,22 @@ static void on_node_down(const inv_node_t *n, void *arg)
 {
     server_t *s = arg;
     log_warnx("event=node_down node=%s dc=%s silent_ms=%lld", n->name, n->dc,
-              (long long)(now_ms(s) - n->last_seen_ms));
+              (long long)(server__now_ms(s) - n->last_seen_ms));
 }
 
 static void on_tick(uv_timer_t *t)
 {
     server_t *s = t->data;
-    inventory_tick(s->inv, now_ms(s), on_node_down, s);
-    if (s->apply.to && now_ms(s) > s->apply.deadline_ms)
-        apply_next(s, "no answer within 30 s");
-    if (s->apply.waiting && (reports_after_apply(s) || now_ms(s) - s->apply.waiting_since > 20000)) {
+    inventory_tick(s->inv, server__now_ms(s), on_node_down, s);
+    if (s->apply.to && server__now_ms(s) > s->apply.deadline_ms)
+        server__apply_next(s, "no answer within 30 s");
+    if (s->apply.waiting && (server__reports_after_apply(s) || server__now_ms(s) - s->apply.waiting_since > 20000)) {
         zmsg_t *w = s->apply.waiting;
         s->apply.waiting = NULL;
-        op_apply_run(s, w, s->apply.waiting_dry);
+        server__op_apply_run(s, w, s->apply.waiting_dry);
         zmsg_destroy(&w);
     }
-    propose_state(s);
+    server__propose_state(s);
 }
 
 /* A clock probe to one agent; it also carries the term (agents fence on it). */
@@ -875,7 +513,7 @@ static void ping_node(server_t *s, const char *name)
                   ++s->seq, ping.controller_sent_at_us);
     env.body_case = QUORATE__ENVELOPE__BODY_PING;
     env.ping = &ping;
-    send_to(s, s->agents_zuv, rid, false, &env);
+    server__send_to(s, s->agents_zuv, rid, false, &env);
 }
 
 static void on_ping_timer(uv_timer_t *t)
@@ -892,7 +530,7 @@ static void on_probe_timer(uv_timer_t *t)
 {
     server_t *s = t->data;
     if (s->n_ports_waiting == 0 && peers_is_leader(s->peers)) /* only the leader commands */
-        probe_round(s);
+        server__probe_round(s);
 }
 
 static void on_alert_timer(uv_timer_t *t)
@@ -901,14 +539,14 @@ static void on_alert_timer(uv_timer_t *t)
     if (!peers_is_leader(s->peers))
         return; /* followers keep the view; the leader alerts */
     json_t *st = status_json(s);
-    json_t *pm = portmatrix_json(s->ports, now_ms(s));
+    json_t *pm = portmatrix_json(s->ports, server__now_ms(s));
     /* placement from the plan of the live view (cheap: ~1 ms for 1000 nodes) */
-    json_t *prep = applyplan_prepare(s->inv, s->applied, now_ms(s));
+    json_t *prep = applyplan_prepare(s->inv, s->applied, server__now_ms(s));
     json_t *mdc = json_object_get(json_object_get(prep, "plan"), "majority_dc");
     alerting_set_cluster(s->alerting, json_string_value(mdc),
                          json_is_true(json_object_get(json_object_get(st, "election"), "override")));
     json_decref(prep);
-    alerting_step(s->alerting, s->inv, st, pm, now_ms(s), wire_now_us() / 1000);
+    alerting_step(s->alerting, s->inv, st, pm, server__now_ms(s), wire_now_us() / 1000);
     json_decref(st);
     json_decref(pm);
 }
@@ -921,12 +559,12 @@ static void on_notify_timer(uv_timer_t *t)
         alerting_perform(s->alerting, wire_now_us() / 1000);
     for (size_t i = 0; i < s->n_tests_waiting;) {
         json_t *r = alerting_test_result(s->alerting, s->tests_waiting[i].receiver);
-        bool late = now_ms(s) > s->tests_waiting[i].deadline_ms;
+        bool late = server__now_ms(s) > s->tests_waiting[i].deadline_ms;
         if (!r && !late) {
             i++;
             continue;
         }
-        op_reply(s, s->tests_waiting[i].to, r ? 0 : QR_ETIMEOUT,
+        server__op_reply(s, s->tests_waiting[i].to, r ? 0 : QR_ETIMEOUT,
                  r ? "" : "no final outcome within 60 s (still retrying)", r);
         json_decref(r);
         zmsg_destroy(&s->tests_waiting[i].to);

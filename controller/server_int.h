@@ -1,0 +1,88 @@
+/* What server.c and server_ops.c share: the server's state and the internal
+ * functions (double underscore: not part of the module's API). server.c does
+ * sockets, dispatch and timers; server_ops.c the operator requests that span
+ * several steps (reachability rounds, apply, takeover, the state document). */
+#ifndef QR_SERVER_INT_H
+#define QR_SERVER_INT_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "alerting.h"
+#include "inventory.h"
+#include "log.h"
+#include "peers.h"
+#include "portmatrix.h"
+#include "server.h"
+#include "wire.h"
+#include "zap.h"
+#include "zuv.h"
+
+struct server {
+    uv_loop_t *loop;
+    controller_conf_t *conf;
+    zap_t *zap;
+    zcert_t *cert;
+    zcertstore_t *agent_store, *op_store;
+    zsock_t *agents, *ops;
+    zuv_t *agents_zuv, *ops_zuv;
+    inventory_t *inv;
+    zhashx_t *routes; /* node name -> routing id (zframe_t *) for pings */
+    uv_timer_t tick_timer, ping_timer, wd_timer, probe_timer, probe_deadline;
+    portmatrix_t *ports;
+    uint64_t cmd_id, probe_first_id; /* command ids of the current probe round */
+    zmsg_t *ports_waiting[16];       /* operators waiting for a fresh matrix */
+    size_t n_ports_waiting;
+    alerting_t *alerting;            /* NULL without alerts_config */
+    peers_t *peers;                  /* the election among controllers */
+    json_t *audit;                   /* audit records (replicated) */
+    json_t *applied;                 /* last applied labels {node: labels} (replicated) */
+    struct {
+        zmsg_t *to;                  /* the operator waiting */
+        json_t *prep;                /* applyplan_prepare() output */
+        size_t manager;              /* index into prep.managers being tried */
+        uint64_t cmd_id;
+        int64_t deadline_ms;
+        int64_t done_ms;             /* when the last apply finished */
+        zmsg_t *waiting;             /* an apply waiting for reports newer than done_ms */
+        bool waiting_dry;
+        int64_t waiting_since;
+    } apply;
+    char *last_doc;                  /* the last document proposed (leader) */
+    uv_timer_t alert_timer, notify_timer;
+    struct {
+        zmsg_t *to;
+        char receiver[64];
+        int64_t deadline_ms;
+    } tests_waiting[8];              /* operators waiting for `alerts test` */
+    size_t n_tests_waiting;
+    uint64_t seq, bad_frames, unauthorised, started_ms;
+    log_limit_t bad_lim, auth_lim;
+    bool started;
+};
+
+int64_t server__now_ms(server_t *s);
+/* Sends env to the peer with routing id rid on z (REQ peers need req_delim). */
+void server__send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env);
+/* Replies to an operator; `to` holds the routing frames (copied). */
+void server__op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result);
+
+/* server_ops.c */
+json_t *server__ports_json(server_t *s);
+void server__probe_round(server_t *s);
+void server__ports_reply_waiting(server_t *s);
+void server__on_probe_deadline(uv_timer_t *t);
+void server__propose_state(server_t *s);
+void server__load_state_doc(server_t *s);
+json_t *server__op_takeover(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
+                            size_t errlen);
+void server__apply_next(server_t *s, const char *why);
+void server__apply_finish(server_t *s, const Quorate__CommandResult *cr, const char *from);
+bool server__reports_after_apply(server_t *s);
+void server__op_apply(server_t *s, zmsg_t *to, const Quorate__OpRequest *req);
+void server__op_apply_run(server_t *s, zmsg_t *to, bool dry);
+
+#endif
