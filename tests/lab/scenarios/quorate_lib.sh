@@ -14,7 +14,8 @@ ctl_json() {
     timeout 10 "$LAB" ctl --via "$via" "$@" --json 2>/dev/null || rc=$?
     [[ $rc -le 1 ]]
 }
-jqe() { jq -e "$@" >/dev/null 2>&1; }   # check "..." jqe FILTER <<<"$JSON"
+# check "..." jqe FILTER <<<"$JSON" (empty input fails: jq -e accepts it)
+jqe() { local in; in=$(cat); [[ -n $in ]] && jq -e "$@" >/dev/null 2>&1 <<<"$in"; }
 
 controllers() { "$LAB" env | jq -r '.hosts[] | select(.swarm_role == "manager") | .host'; }
 

@@ -22,6 +22,9 @@ fi
 leader_agreed() { [[ -n $(agreed_leader "$@") ]]; }
 wait_until 10 leader_agreed "${CTLS[@]}" || bad "the controllers agree on no leader"
 L=$(agreed_leader "${CTLS[@]}")
+# the leader refuses to plan from a stale inventory: wait until it has every
+# agent's first report (agents report to each controller independently)
+wait_until 20 all_up "$L" 9 || bad "the leader ctl-$L lacks reports from some of the 9 agents"
 t0=$(now)
 AP=$(ctl_json "$L" apply --yes)
 measured "apply on 9 hosts (fresh swarm, quoratectl round trip)" "$(since "$t0")"

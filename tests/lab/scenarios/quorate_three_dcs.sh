@@ -66,6 +66,7 @@ done
 check "status shows exactly one PRIMARY ($nprim)" test "$nprim" -eq 1
 
 echo "== quorate B: labels on the fresh lab (apply, idempotence, drift)"
+wait_until 20 all_up "$L" 5 || bad "the leader ctl-$L lacks reports from some agents"
 t0=$(now)
 AP=$(ctl_json "$L" apply --yes)
 measured "apply on 5 hosts (fresh swarm, quoratectl round trip)" "$(since "$t0")"
