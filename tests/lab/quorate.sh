@@ -18,6 +18,16 @@ quorate_bin() {
 
 quorate_pubkey() { sed -n 's/.*public-key = "\(.*\)"/\1/p' "$1"; }
 
+# QR_LAB_CLOCK_OFFSETS="ai2=300,ai4=-700": shift those agents' reported clocks
+# (the test-only setting), to see the controller's skew verdicts in the lab
+quorate_clock_offset() {
+    local kv
+    for kv in ${QR_LAB_CLOCK_OFFSETS//,/ }; do
+        [[ ${kv%%=*} == "$1" ]] && echo "test_clock_offset_ms: ${kv#*=}"
+    done
+    return 0
+}
+
 start_quorate() {
     local bin h c t0 ctl_list="" ops
     bin=$(quorate_bin)
@@ -73,6 +83,7 @@ node: $h
 dc: $(hv "$h" DC)
 address: $(hv "$h" ADDR)
 interval_ms: ${QR_LAB_INTERVAL_MS:-2000}
+$(quorate_clock_offset "$h")
 cert: $K/$h.key_secret
 state_dir: $RUN/$h
 datadir: $RUN/$h/datadir

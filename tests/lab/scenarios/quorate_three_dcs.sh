@@ -21,7 +21,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/quorate_lib.sh"
 
 echo "== quorate A: 5 hosts over 3 DCs, status"
-up_lab --dcs east:2,west:2,south:1 --disk ai5=40G || exit 1
+# ai2's and ai4's agents shift their clocks (test-only setting): the controller
+# measures the skew over the lab network and must call ai2 warn, ai4 fail
+QR_LAB_CLOCK_OFFSETS="ai2=300,ai4=-700" up_lab --dcs east:2,west:2,south:1 --disk ai5=40G || exit 1
 mapfile -t HOSTS < <("$LAB" env | jq -r '.hosts[].host')
 mapfile -t CTLS < <(controllers)
 note "controllers (swarm manager hosts): ${CTLS[*]}"
@@ -64,6 +66,20 @@ for h in "${HOSTS[@]}"; do
     fi
 done
 check "status shows exactly one PRIMARY ($nprim)" test "$nprim" -eq 1
+
+skews_measured() { ctl_json "$L" status | jq -e '[.nodes[] | select(.clock.status != null)] | length == 5' >/dev/null 2>&1; }
+if t=$(poll_until 15 skews_measured); then
+    SK=$(ctl_json "$L" status)
+    for h in "${HOSTS[@]}"; do
+        note "$h clock: $(jq -c --arg h "$h" '.nodes[] | select(.name == $h) | .clock | {skew_ms, status, rtt_ms}' <<<"$SK")"
+    done
+    sk() { jq -r --arg h "$1" '.nodes[] | select(.name == $h) | .clock.status' <<<"$SK"; }
+    check "clock skew over the lab network: ai2 (+300 ms) warn" test "$(sk ai2)" = warn
+    check "clock skew over the lab network: ai4 (-700 ms) fail" test "$(sk ai4)" = fail
+    check "clock skew over the lab network: ai1 ok" test "$(sk ai1)" = ok
+else
+    bad "the leader did not measure every node's clock within 15 s"
+fi
 
 echo "== quorate B: labels on the fresh lab (apply, idempotence, drift)"
 wait_until 20 all_up "$L" 5 || bad "the leader ctl-$L lacks reports from some agents"
