@@ -26,6 +26,7 @@ struct alerting {
     uint64_t delivered, failed;
     char majority_dc[64];
     bool no_quorum;
+    json_t *drift; /* borrowed for one step */
     int64_t last_wall;
 };
 
@@ -180,6 +181,21 @@ void alerting_step(alerting_t *al, const inventory_t *inv, const json_t *status,
         snap.nplacement = 1;
     }
     snap.controllers_no_quorum = al->no_quorum;
+    size_t ndrift = json_array_size(al->drift);
+    alerts_drift_t *drift = calloc(ndrift ? ndrift : 1, sizeof *drift);
+    if (!drift)
+        goto out;
+    for (size_t d = 0; d < ndrift; d++) {
+        json_t *e = json_array_get(al->drift, d);
+        drift[snap.ndrift].node = json_string_value(json_object_get(e, "node"));
+        drift[snap.ndrift].summary =
+            json_is_true(json_object_get(e, "missing"))
+                ? "left the swarm while holding mongo.replica"
+                : NULL;
+        if (drift[snap.ndrift].node)
+            snap.ndrift++;
+    }
+    snap.drift = drift;
     snap.mongo.has_primary = primary_seen;
     size_t i;
     json_t *v;
@@ -201,7 +217,9 @@ void alerting_step(alerting_t *al, const inventory_t *inv, const json_t *status,
             .proto = "tcp"};
     }
     alerts_list_clear(&al->current);
-    if (alerts_eval(&al->state, &al->params, &snap, &al->current) != 0)
+    int erc = alerts_eval(&al->state, &al->params, &snap, &al->current);
+    free(drift);
+    if (erc != 0)
         goto out;
     alerts_notification_t **due = NULL;
     size_t ndue = 0;
@@ -296,4 +314,9 @@ void alerting_set_cluster(alerting_t *al, const char *majority_dc, bool controll
 {
     snprintf(al->majority_dc, sizeof al->majority_dc, "%s", majority_dc ? majority_dc : "");
     al->no_quorum = controllers_no_quorum;
+}
+
+void alerting_set_drift(alerting_t *al, json_t *drift)
+{
+    al->drift = drift;
 }

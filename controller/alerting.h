@@ -31,6 +31,9 @@ void alerting_step(alerting_t *al, const inventory_t *inv, const json_t *status,
  * data centre holding the MongoDB majority in a two-DC plan (NULL: none) and
  * whether the controllers run without a quorum (after a takeover). */
 void alerting_set_cluster(alerting_t *al, const char *majority_dc, bool controllers_no_quorum);
+/* Label drift as applyplan_drift() returns it ([{node,...}]; borrowed for the
+ * next step, may be NULL): each node fires labels/NODE/drift. */
+void alerting_set_drift(alerting_t *al, json_t *drift);
 /* Drives deliveries in flight; call often (every 100-200 ms) while
  * alerting_busy(). */
 void alerting_perform(alerting_t *al, int64_t wall_ms);

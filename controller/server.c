@@ -546,7 +546,11 @@ static void on_alert_timer(uv_timer_t *t)
     alerting_set_cluster(s->alerting, json_string_value(mdc),
                          json_is_true(json_object_get(json_object_get(st, "election"), "override")));
     json_decref(prep);
+    json_t *drift = s->applied ? applyplan_drift(s->inv, s->applied) : NULL;
+    alerting_set_drift(s->alerting, drift);
     alerting_step(s->alerting, s->inv, st, pm, server__now_ms(s), wire_now_us() / 1000);
+    alerting_set_drift(s->alerting, NULL);
+    json_decref(drift);
     json_decref(st);
     json_decref(pm);
 }
