@@ -241,6 +241,9 @@ drift2() {
     ctl_json "$L" status | jq -e --arg n "$DN2" '[.drift[]? | select(.node == $n)] | length == 1' >/dev/null 2>&1
 }
 wait_until 15 drift2 || bad "the removed worker label of $DN2 never showed as drift"
+# until the controller has marked the cut-off host down, its last report only
+# ages: apply rightly refuses a stale inventory in that window
+wait_until 15 node_is "$L" "$M1" down || bad "$M1 never shown down by ctl-$L"
 t0=$(now)
 AP4=$(ctl_json "$L" apply --yes)
 measured "apply with one manager down" "$(since "$t0")"
