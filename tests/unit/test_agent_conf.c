@@ -20,48 +20,8 @@
 #define KEY40 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 #define KEY40B "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 
-static char tmpdir[64];
-static char conf_path[128];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/qr-agentconf-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    snprintf(conf_path, sizeof conf_path, "%s/agent.yaml", tmpdir);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    unlink(conf_path);
-    rmdir(tmpdir);
-    return 0;
-}
-
-static const char *write_conf(const char *text)
-{
-    FILE *fp = fopen(conf_path, "w");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
-    assert_int_equal(fclose(fp), 0);
-    return conf_path;
-}
-
-/* Line number of "path:LINE: ..." / "path:LINE:COL: ...", else -1. */
-static int err_line(const qr_err_t *err, const char *path)
-{
-    size_t n = strlen(path);
-    if (strncmp(err->msg, path, n) != 0 || err->msg[n] != ':')
-        return -1;
-    char *end;
-    long line = strtol(err->msg + n + 1, &end, 10);
-    if (end == err->msg + n + 1 || *end != ':')
-        return -1;
-    return (int)line;
-}
+#define CONF_TEST_NAME "agent.yaml"
+#include "conf_testlib.h"
 
 static void assert_err_at(const qr_err_t *err, int line, const char *what)
 {

@@ -20,52 +20,8 @@
 #include "common/yconf.h"
 #include "controller/controller_conf.h"
 
-/* ---- fixtures: one temp dir per program, one file per test ------------ */
-
-static char tmpdir[64];
-static char conf_path[128];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/qr-yconf-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    snprintf(conf_path, sizeof conf_path, "%s/conf.yaml", tmpdir);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    unlink(conf_path);
-    rmdir(tmpdir);
-    return 0;
-}
-
-/* Writes text to the fixture file and returns its path. */
-static const char *write_conf(const char *text)
-{
-    FILE *fp = fopen(conf_path, "w");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
-    assert_int_equal(fclose(fp), 0);
-    return conf_path;
-}
-
-/* The line number of a "path:LINE: ..." or "path:LINE:COL: ..." (libfyaml's
- * own messages) error, or -1 when err does not start that way. */
-static int err_line(const qr_err_t *err, const char *path)
-{
-    size_t n = strlen(path);
-    if (strncmp(err->msg, path, n) != 0 || err->msg[n] != ':')
-        return -1;
-    char *end;
-    long line = strtol(err->msg + n + 1, &end, 10);
-    if (end == err->msg + n + 1 || *end != ':')
-        return -1;
-    return (int)line;
-}
+#define CONF_TEST_NAME "conf.yaml"
+#include "conf_testlib.h"
 
 /* The error must be "path:line: ..." (or "path:line:col: ...") and mention
  * `what`. */
