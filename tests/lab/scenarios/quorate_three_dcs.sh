@@ -43,6 +43,9 @@ for c in "${CTLS[@]}"; do
 done
 check "exactly one controller says it is the leader ($nlead)" test "$nlead" -eq 1
 check "the leader is one of the controllers" in_list "$L" "${CTLS[@]}"
+# agents report to each controller independently: the leader may still lack one
+# agent's first report when ctl-${CTLS[0]} already has them all
+wait_until 20 all_up "$L" 5 || bad "the leader ctl-$L lacks reports from some of the 5 agents"
 
 ST=$(ctl_json "$L" status)
 check "status --json: 5 nodes, 5 up" test "$(jq -c '.counts' <<<"$ST")" = '{"nodes":5,"up":5,"down":0}'
