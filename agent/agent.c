@@ -11,8 +11,7 @@
 #include "atomicfile.h"
 #include "fence.h"
 #include "keys.h"
-#include "labeler.h"
-#include "portprobe.h"
+#include "commands.h"
 #include "log.h"
 #include "runner.h"
 #include "version.h"
@@ -258,62 +257,32 @@ typedef struct {
     uv_work_t work;
     link_t *link;
     uint64_t id;
-    portprobe_target_t *targets;
-    size_t n_targets, n_ports;
-    int ports[64];
-    int timeout_ms;
-    json_t *result;
-} probe_job_t;
+    const command_kind_t *kind;
+    json_t *args, *result;
+    int rc;
+    qr_err_t err;
+} cmd_job_t;
 
-static void probe_work(uv_work_t *w)
+static void cmd_work(uv_work_t *w)
 {
-    probe_job_t *j = w->data;
-    j->result = portprobe_tcp(j->targets, j->n_targets, j->ports, j->n_ports, j->timeout_ms,
-                              j->link->agent->conf->address);
+    cmd_job_t *j = w->data;
+    j->rc = j->kind->run(j->link->agent->conf, j->args, &j->result, &j->err);
 }
 
-static void probe_done(uv_work_t *w, int status)
+static void cmd_done(uv_work_t *w, int status)
 {
-    probe_job_t *j = w->data;
+    cmd_job_t *j = w->data;
     agent_t *a = j->link->agent;
     if (a->started && status == 0) {
-        json_t *res = json_pack("{s:s, s:o}", "from", a->conf->node, "results",
-                                j->result ? j->result : json_array());
-        j->result = NULL;
-        send_result(j->link, j->id, 0, NULL, res);
-        json_decref(res);
+        if (j->rc == 0)
+            log_info("event=%s_done id=%llu", j->kind->log_verb, (unsigned long long)j->id);
+        else
+            log_warnx("event=%s_failed id=%llu reason=\"%s\"", j->kind->log_verb,
+                      (unsigned long long)j->id, j->err.msg);
+        send_result(j->link, j->id, j->rc, j->rc ? j->err.msg : NULL, j->result);
     }
     json_decref(j->result);
-    free(j->targets);
-    free(j);
-}
-
-typedef struct {
-    uv_work_t work;
-    link_t *link;
-    uint64_t id;
-    json_t *changes, *result;
-} label_job_t;
-
-static void label_work(uv_work_t *w)
-{
-    label_job_t *j = w->data;
-    const agent_conf_t *c = j->link->agent->conf;
-    j->result = labeler_apply(c->docker_socket, c->docker_timeout_ms, j->changes);
-}
-
-static void label_done(uv_work_t *w, int status)
-{
-    label_job_t *j = w->data;
-    agent_t *a = j->link->agent;
-    if (a->started && status == 0) {
-        json_int_t failed = json_integer_value(json_object_get(j->result, "failed"));
-        log_info("event=labels_applied nodes=%zu failed=%lld",
-                 json_array_size(json_object_get(j->result, "results")), (long long)failed);
-        send_result(j->link, j->id, 0, NULL, j->result);
-    }
-    json_decref(j->result);
-    json_decref(j->changes);
+    json_decref(j->args);
     free(j);
 }
 
@@ -337,47 +306,26 @@ static void on_command(link_t *l, const wire_env_t *env)
     }
     if (raised)
         persist_term(a); /* before acting: a restart must not forget the term */
-    json_t *args = json_loads(cmd->args_json ? cmd->args_json : "{}", 0, NULL);
-    if (strcmp(cmd->kind, "probe_ports") == 0) {
-        probe_job_t *j = calloc(1, sizeof *j);
-        if (!j || portprobe_parse_args(args, &j->targets, &j->n_targets, j->ports, &j->n_ports,
-                                       64, &j->timeout_ms) != 0) {
-            free(j);
-            send_result(l, cmd->id, QR_EINVAL, "bad probe_ports arguments", NULL);
-        } else {
-            j->link = l;
-            j->id = cmd->id;
-            j->work.data = j;
-            if (uv_queue_work(a->loop, &j->work, probe_work, probe_done) != 0) {
-                free(j->targets);
-                free(j);
-                send_result(l, cmd->id, QR_EUNAVAIL, "cannot start the probe", NULL);
-            }
-        }
-    } else if (strcmp(cmd->kind, "apply_labels") == 0) {
-        json_t *changes = json_object_get(args, "changes");
-        label_job_t *j = json_is_object(changes) && json_object_size(changes) <= 1000
-                             ? calloc(1, sizeof *j)
-                             : NULL;
-        if (!j) {
-            send_result(l, cmd->id, QR_EINVAL, "bad apply_labels arguments", NULL);
-        } else {
-            log_info("event=apply_labels from=%s term=%llu nodes=%zu", env->sender,
-                     (unsigned long long)env->term, json_object_size(changes));
-            j->link = l;
-            j->id = cmd->id;
-            j->changes = json_incref(changes);
-            j->work.data = j;
-            if (uv_queue_work(a->loop, &j->work, label_work, label_done) != 0) {
-                json_decref(j->changes);
-                free(j);
-                send_result(l, cmd->id, QR_EUNAVAIL, "cannot start the label update", NULL);
-            }
-        }
-    } else {
-        send_result(l, cmd->id, QR_EINVAL, "unknown command", NULL);
+    const command_kind_t *k = commands_find(cmd->kind);
+    json_t *args = k ? json_loads(cmd->args_json ? cmd->args_json : "{}", 0, NULL) : NULL;
+    cmd_job_t *j = k && json_is_object(args) ? calloc(1, sizeof *j) : NULL;
+    if (!j) {
+        send_result(l, cmd->id, QR_EINVAL, !k ? "unknown command" : "bad command arguments", NULL);
+        json_decref(args);
+        return;
     }
-    json_decref(args);
+    log_info("event=%s from=%s term=%llu id=%llu", k->log_verb, env->sender,
+             (unsigned long long)env->term, (unsigned long long)cmd->id);
+    j->link = l;
+    j->id = cmd->id;
+    j->kind = k;
+    j->args = args;
+    j->work.data = j;
+    if (uv_queue_work(a->loop, &j->work, cmd_work, cmd_done) != 0) {
+        send_result(l, cmd->id, QR_EUNAVAIL, "cannot start the command", NULL);
+        json_decref(args);
+        free(j);
+    }
 }
 
 static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)

@@ -79,6 +79,8 @@ static void route_free(void **item)
 static void on_command_result(server_t *s, const wire_env_t *env)
 {
     const Quorate__CommandResult *cr = env->command_result;
+    if (server__command_result(s, env->sender, cr))
+        return;
     if (s->apply.to && cr->id == s->apply.cmd_id) {
         if (cr->code != 0) {
             char why[300];
@@ -331,6 +333,32 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
     return NULL;
 }
 
+/* The routing frames of a reply to the operator peer rid (REQ peers need the
+ * empty delimiter). */
+static zmsg_t *reply_to(zframe_t *rid, bool req)
+{
+    zmsg_t *to = zmsg_new();
+    zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
+    if (req)
+        zmsg_addmem(to, NULL, 0);
+    return to;
+}
+
+static void op_apply(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, const char *key)
+{
+    (void)key;
+    server__op_apply(s, to, req);
+}
+
+/* Operator requests answered later (they wait for agents): the handler keeps a
+ * copy of `to` (zmsg_dup) if it does not answer at once. */
+static const struct {
+    const char *command;
+    void (*run)(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, const char *key);
+} async_ops[] = {
+    {"apply", op_apply},
+};
+
 static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
 {
     server_t *s = arg;
@@ -358,15 +386,13 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         wire_free(&env);
         return;
     }
-    static const char *leader_only[] = {"ports", "alerts", "alerts_test", "apply"};
+    static const char *leader_only[] = {"ports", "alerts", "alerts_test", "apply",
+                                        "recover", "rejoin", "decommission"};
     for (size_t i = 0; i < sizeof leader_only / sizeof leader_only[0]; i++) {
         if (strcmp(env->op_request->command, leader_only[i]) != 0 || peers_is_leader(s->peers))
             continue;
         /* a follower sends the operator to the leader (quoratectl follows) */
-        zmsg_t *to = zmsg_new();
-        zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
-        if (req)
-            zmsg_addmem(to, NULL, 0);
+        zmsg_t *to = reply_to(rid, req);
         const char *ln = peers_leader_name(s->peers), *le = peers_leader_operators(s->peers);
         const char *lk = NULL;
         for (size_t k = 0; k < s->conf->n_peers; k++)
@@ -390,34 +416,27 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         strcmp(env->op_request->args[0], "refresh") == 0 && s->n_ports_waiting < 16) {
         /* answer when the new round is complete (or its deadline passes) */
         log_info("event=operator_request operator=%s command=ports refresh=1", env->sender);
-        zmsg_t *keep = zmsg_new();
-        zmsg_append(keep, &(zframe_t *){zframe_dup(rid)});
-        if (req)
-            zmsg_addmem(keep, NULL, 0);
+        zmsg_t *keep = reply_to(rid, req);
         s->ports_waiting[s->n_ports_waiting++] = keep;
         if (s->n_ports_waiting == 1)
             server__probe_round(s);
         wire_free(&env);
         return;
     }
-    if (strcmp(env->op_request->command, "apply") == 0) {
-        zmsg_t *to = zmsg_new();
-        zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
-        if (req)
-            zmsg_addmem(to, NULL, 0);
-        log_info("event=operator_request operator=%s command=apply args=%zu", env->sender,
-                 env->op_request->n_args);
-        server__op_apply(s, to, env->op_request);
+    for (size_t i = 0; i < sizeof async_ops / sizeof async_ops[0]; i++) {
+        if (strcmp(env->op_request->command, async_ops[i].command) != 0)
+            continue;
+        zmsg_t *to = reply_to(rid, req);
+        log_info("event=operator_request operator=%s command=%s args=%zu", env->sender,
+                 env->op_request->command, env->op_request->n_args);
+        async_ops[i].run(s, to, env->op_request, key ? key : "");
         zmsg_destroy(&to);
         wire_free(&env);
         return;
     }
     if (strcmp(env->op_request->command, "alerts_test") == 0 && env->op_request->n_args == 1 &&
         s->alerting && s->n_tests_waiting < 8) {
-        zmsg_t *keep = zmsg_new();
-        zmsg_append(keep, &(zframe_t *){zframe_dup(rid)});
-        if (req)
-            zmsg_addmem(keep, NULL, 0);
+        zmsg_t *keep = reply_to(rid, req);
         int rc = alerting_test(s->alerting, env->op_request->args[0], wire_now_us() / 1000);
         log_info("event=operator_request operator=%s command=alerts_test receiver=%s code=%d",
                  env->sender, env->op_request->args[0], rc);
@@ -441,10 +460,7 @@ static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
     json_t *result = op_dispatch(s, env->op_request, &code, errbuf, sizeof errbuf);
     log_info("event=operator_request operator=%s command=%s code=%d", env->sender,
              env->op_request->command, code);
-    zmsg_t *to = zmsg_new();
-    zmsg_append(to, &(zframe_t *){zframe_dup(rid)});
-    if (req)
-        zmsg_addmem(to, NULL, 0);
+    zmsg_t *to = reply_to(rid, req);
     server__op_reply(s, to, code, errbuf, result);
     zmsg_destroy(&to);
     json_decref(result);
@@ -489,6 +505,7 @@ static void on_tick(uv_timer_t *t)
 {
     server_t *s = t->data;
     inventory_tick(s->inv, server__now_ms(s), on_node_down, s);
+    server__command_tick(s);
     if (s->apply.to && server__now_ms(s) > s->apply.deadline_ms)
         server__apply_next(s, "no answer within 30 s");
     if (s->apply.waiting && (server__reports_after_apply(s) || server__now_ms(s) - s->apply.waiting_since > 20000)) {
@@ -708,6 +725,7 @@ void server_stop(server_t *s)
     for (size_t i = 0; i < s->n_ports_waiting; i++)
         zmsg_destroy(&s->ports_waiting[i]);
     s->n_ports_waiting = 0;
+    server__command_cancel_all(s); /* operations reply "stopping" while ops_zuv lives */
     zuv_destroy(&s->agents_zuv);
     zuv_destroy(&s->ops_zuv);
     peers_stop(s->peers);

@@ -21,6 +21,13 @@
 #include "zap.h"
 #include "zuv.h"
 
+#define SERVER_MAX_CMDS 64
+
+/* Called once per command: code 0 with the agent's result (may be NULL), or a
+ * negative QR_E* code with a one-line error. */
+typedef void (*server_cmd_cb)(server_t *s, void *ctx, const char *node, int code,
+                              const char *error, json_t *result);
+
 struct server {
     uv_loop_t *loop;
     controller_conf_t *conf;
@@ -59,6 +66,13 @@ struct server {
         int64_t deadline_ms;
     } tests_waiting[8];              /* operators waiting for `alerts test` */
     size_t n_tests_waiting;
+    struct {
+        uint64_t id;
+        char node[64];
+        server_cmd_cb cb; /* NULL: a free slot */
+        void *ctx;
+        int64_t deadline_ms;
+    } cmds[SERVER_MAX_CMDS];         /* fenced commands in flight (server_cmd.c) */
     uint64_t seq, bad_frames, unauthorised, started_ms;
     log_limit_t bad_lim, auth_lim;
     bool started;
@@ -69,6 +83,15 @@ int64_t server__now_ms(server_t *s);
 void server__send_to(server_t *s, zuv_t *z, zframe_t *rid, bool req_delim, wire_env_t *env);
 /* Replies to an operator; `to` holds the routing frames (copied). */
 void server__op_reply(server_t *s, zmsg_t *to, int code, const char *error, json_t *result);
+
+/* server_cmd.c: a fenced command to node's agent; cb runs exactly once (result,
+ * timeout, or stop). Returns 0, or QR_EUNAVAIL (not connected, table full). */
+int server__command(server_t *s, const char *node, const char *kind, const json_t *args,
+                    int timeout_ms, server_cmd_cb cb, void *ctx, qr_err_t *err);
+/* Routes an agent's CommandResult to its callback; false if it was not ours. */
+bool server__command_result(server_t *s, const char *from, const Quorate__CommandResult *cr);
+void server__command_tick(server_t *s);
+void server__command_cancel_all(server_t *s);
 
 /* server_ops.c */
 json_t *server__ports_json(server_t *s);
