@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "labeler.h"
+#include "mongoops.h"
 #include "portprobe.h"
 
 static int cmd_probe_ports(const agent_conf_t *conf, const json_t *args, json_t **out,
@@ -34,6 +35,9 @@ static int cmd_apply_labels(const agent_conf_t *conf, const json_t *args, json_t
 static const command_kind_t kinds[] = {
     {"probe_ports", cmd_probe_ports, "probe_ports"},
     {"apply_labels", cmd_apply_labels, "apply_labels"},
+    {"mongo_status", mongoops_status, "mongo_status"},
+    {"mongo_force_reconfig", mongoops_force_reconfig, "mongo_force_reconfig"},
+    {"swarm_force_new_cluster", mongoops_swarm_force_new_cluster, "swarm_force_new_cluster"},
 };
 
 const command_kind_t *commands_find(const char *kind)

@@ -186,7 +186,7 @@ static int request(docker_api_t *api, const char *method, const char *path, cons
     int rc = 0;
     if (api->len > 0 && out) {
         json_error_t jerr;
-        *out = json_loadb(api->buf, api->len, 0, &jerr);
+        *out = json_loadb(api->buf, api->len, JSON_DECODE_ANY, &jerr);
         if (!*out)
             rc = qr_err_set(err, QR_EPARSE, "docker api: %s: bad JSON: %s", path, jerr.text);
     }

@@ -12,6 +12,8 @@ typedef struct {
 
 int ctl_plan_main(int argc, char **argv);
 int ctl_recover_main(int argc, char **argv);
+int ctl_rejoin_main(int argc, char **argv);
+int ctl_audit_main(int argc, char **argv);
 int ctl_status_main(int argc, char **argv);
 int ctl_checks_main(int argc, char **argv);
 int ctl_inventory_main(int argc, char **argv);
@@ -20,5 +22,6 @@ int ctl_ports_main(int argc, char **argv);
 int ctl_alerts_main(int argc, char **argv);
 int ctl_takeover_main(int argc, char **argv);
 int ctl_apply_main(int argc, char **argv);
+int ctl_decommission_main(int argc, char **argv);
 
 #endif

@@ -1,15 +1,17 @@
 /* `quoratectl recover`: the forced replica-set recovery after losing the data
- * centre that held the MongoDB majority. Today only the offline plan
- * (--plan-only from saved replSetGetStatus / replSetGetConfig output); the
- * decision itself is controller/recover.c, this file reads files and prints. */
+ * centre that held the MongoDB majority: offline (--plan-only from saved
+ * replSetGetStatus / replSetGetConfig output) or live through the leader
+ * (evidence from the agents; --confirm-down DC --yes executes), and
+ * `quoratectl rejoin` (the plan that adds the lost members back). The
+ * decision itself is controller/recover.c; this file reads, asks and prints. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "ctl.h"
+#include "ctl_client.h"
 #include "recover.h"
 
 #define RECOVER_MAX_INPUT (64u << 20) /* a 50-member status is well under 1 MiB */
@@ -19,24 +21,44 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: quoratectl recover --plan-only --status FILE --config FILE [--json]\n"
+    fprintf(f, "usage: quoratectl recover [--json] [common options]\n"
+               "       quoratectl recover --confirm-down DC [--config-version N] --yes [--json]\n"
+               "       quoratectl recover --plan-only --status FILE --config FILE [--json]\n"
                "\n"
                "Plans the forced reconfiguration of the MongoDB replica set after the data\n"
                "centre holding its voting majority is lost (the runbook's\n"
-               "rs.reconfig(cfg, {force: true})), from saved command output:\n"
-               "  --status FILE   replSetGetStatus reply, or a JSON array of them (one per\n"
-               "                  reachable member), as `mongosh --json` or libbson print them\n"
-               "                  (relaxed or canonical Extended JSON); - reads stdin\n"
-               "  --config FILE   the replSetGetConfig config (rs.conf()) or the whole reply\n"
-               "  --json          print the plan as JSON instead of a report\n"
+               "rs.reconfig(cfg, {force: true})).\n"
+               "\n"
+               "Live (through the leader controller):\n"
+               "  (no flags)          gathers every reachable member's replSetGetStatus and\n"
+               "                      config through its agent and prints the evidence (who\n"
+               "                      sees which member down, for how long, last optimes), the\n"
+               "                      plan, the rollback risk and the command that confirms it\n"
+               "  --confirm-down DC   executes the plan: DC must be the data centre of the\n"
+               "                      members to remove; swarm first when its managers lost\n"
+               "                      quorum (docker swarm init --force-new-cluster), then\n"
+               "                      replSetReconfig with force on the freshest survivor, then\n"
+               "                      waits for a primary. Needs --yes. Every step is audited.\n"
+               "  --config-version N  the config version of the plan you checked (the printed\n"
+               "                      command has it): refused if the config changed since;\n"
+               "                      without it quoratectl reads the plan first and uses its\n"
+               "                      version\n"
+               "Offline:\n"
+               "  --plan-only         plan from saved command output, no controller:\n"
+               "  --status FILE       replSetGetStatus reply, or a JSON array of them (one per\n"
+               "                      reachable member), as `mongosh --json` or libbson print them\n"
+               "                      (relaxed or canonical Extended JSON); - reads stdin\n"
+               "  --config FILE       the replSetGetConfig config (rs.conf()) or the whole reply\n"
+               "  --json              print the plan as JSON instead of a report\n"
                "It refuses when a member is PRIMARY in any view, when a member some view sees\n"
                "down is seen healthy by another (a partition), when the reachable voters still\n"
-               "hold a majority, or when no voting member is reachable.\n"
+               "hold a majority, or when no voting member is reachable; live, also when the\n"
+               "controller still hears the agent of a member to remove, or a survivor's agent\n"
+               "does not answer.\n"
                "\n"
-               "exit: 0 plan ready, 1 refused, 2 bad usage or malformed input\n"
-               "\n"
-               "Without --plan-only (live recovery through the controller, confirmed with\n"
-               "--confirm-down DC --yes) it needs a controller.\n");
+               "exit: 0 plan ready / executed, 1 refused or failed, 2 bad usage or malformed\n"
+               "input, 3 no controller answered\n\n%s",
+               ctl_common_help);
 }
 
 /* Reads a whole file ("-": stdin), bounded. Returns a NUL-terminated buffer. */
@@ -255,64 +277,216 @@ static void print_report(const json_t *plan, const bson_t *new_config)
     }
 }
 
+/* The controller's own view, added to each member by the leader. */
+static void print_live_view(const json_t *plan)
+{
+    printf("\nSeen by the leader controller and the agents:\n");
+    printf("  %-24s %-8s %-26s %s\n", "MEMBER", "NODE", "CONTROLLER", "SEEN DOWN BY");
+    size_t i, k;
+    json_t *m, *v;
+    json_array_foreach(json_object_get(plan, "evidence"), i, m)
+    {
+        json_t *c = json_object_get(m, "controller");
+        char cv[64] = "-", from[256] = "";
+        if (json_is_object(c)) {
+            if (json_is_true(json_object_get(c, "up")))
+                snprintf(cv, sizeof cv, "up (heard %.1f s ago)",
+                         json_number_value(json_object_get(c, "last_seen_ago_s")));
+            else
+                snprintf(cv, sizeof cv, "DOWN for %.1f s",
+                         json_number_value(json_object_get(c, "down_for_s")));
+        }
+        json_array_foreach(json_object_get(m, "unreachable_from"), k, v)
+        {
+            size_t n = strlen(from);
+            snprintf(from + n, sizeof from - n, "%s%s", k ? ", " : "", json_string_value(v));
+        }
+        const char *node = json_string_value(json_object_get(m, "node"));
+        printf("  %-24s %-8s %-26s %s\n", jstr(m, "host"), node ? node : "-", cv,
+               from[0] ? from : "-");
+    }
+    json_t *na = json_object_get(plan, "no_answer");
+    if (json_array_size(na)) {
+        printf("  agents that did not answer:");
+        json_array_foreach(na, i, v)
+        {
+            const char *e = json_string_value(
+                json_object_get(json_object_get(plan, "agent_errors"), json_string_value(v)));
+            printf(" %s%s%s%s", json_string_value(v), e ? " (" : "", e ? e : "", e ? ")" : "");
+        }
+        printf("\n");
+    }
+    printf("  evidence digest %s\n", jstr(plan, "evidence_digest"));
+}
+
+/* Prints the live plan the leader sent; returns the exit code (0 ready, 1 not). */
+static int print_live(const json_t *reply)
+{
+    const json_t *plan = json_object_get(reply, "plan");
+    const char *sum = json_string_value(json_object_get(json_object_get(reply, "detect"), "summary"));
+    if (sum)
+        printf("%s\n", sum);
+    bson_t *cfg = NULL;
+    json_t *nc = json_object_get(plan, "new_config");
+    if (json_is_object(nc)) {
+        char *text = json_dumps(nc, JSON_COMPACT);
+        if (text)
+            cfg = bson_new_from_json((const uint8_t *)text, -1, NULL);
+        free(text);
+    }
+    bson_t empty = BSON_INITIALIZER;
+    print_report(plan, cfg ? cfg : &empty);
+    if (cfg)
+        bson_destroy(cfg);
+    print_live_view(plan);
+    bool ok = json_is_true(json_object_get(plan, "ok"));
+    if (ok)
+        printf("\nTo execute it (after making sure the data centre is really down):\n  %s\n",
+               jstr(plan, "confirm_command"));
+    return ok ? 0 : 1;
+}
+
+static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, bool yes)
+{
+    json_t *j = NULL;
+    int rc;
+    if (o->timeout_ms < 20000)
+        o->timeout_ms = 20000; /* the leader answers once every agent did */
+    if (!confirm_dc) {
+        if ((rc = ctl_call(o, "quoratectl recover", "recover", 0, NULL, &j)))
+            return rc;
+        if (o->json) {
+            ctl_print_json(j, RECOVER_JSON_FLAGS);
+            rc = json_is_true(json_object_get(json_object_get(j, "plan"), "ok")) ? 0 : 1;
+        } else {
+            rc = print_live(j);
+        }
+        json_decref(j);
+        return rc;
+    }
+    if (!yes) {
+        fprintf(stderr, "quoratectl recover: --confirm-down forces a replica-set reconfiguration "
+                        "that may roll back writes; add --yes to execute it\n");
+        return 2;
+    }
+    if (version < 0) {
+        if ((rc = ctl_call(o, "quoratectl recover", "recover", 0, NULL, &j)))
+            return rc;
+        const json_t *plan = json_object_get(j, "plan");
+        if (!json_is_true(json_object_get(plan, "ok"))) {
+            if (o->json)
+                ctl_print_json(j, RECOVER_JSON_FLAGS);
+            else
+                print_live(j);
+            json_decref(j);
+            return 1;
+        }
+        version = (long long)json_integer_value(json_object_get(plan, "old_version"));
+        if (!o->json)
+            printf("confirming the plan made from config version %lld (evidence digest %s)\n",
+                   version, jstr(plan, "evidence_digest"));
+        json_decref(j);
+        j = NULL;
+    }
+    if (o->timeout_ms < 120000)
+        o->timeout_ms = 120000; /* swarm re-forming, reconfig, election */
+    char vbuf[32];
+    snprintf(vbuf, sizeof vbuf, "%lld", version);
+    char *args[] = {(char *)"confirm", (char *)confirm_dc, vbuf};
+    if ((rc = ctl_call(o, "quoratectl recover", "recover", 3, args, &j)))
+        return rc;
+    if (o->json) {
+        ctl_print_json(j, RECOVER_JSON_FLAGS);
+    } else {
+        size_t i;
+        json_t *st;
+        json_array_foreach(json_object_get(j, "steps"), i, st)
+        {
+            printf("  %-26s on %-8s %s (%lld ms)%s%s\n", jstr(st, "step"), jstr(st, "node"),
+                   json_is_true(json_object_get(st, "ok")) ? "done" : "FAILED",
+                   (long long)json_integer_value(json_object_get(st, "ms")),
+                   json_is_string(json_object_get(st, "error")) ? ": " : "",
+                   jstr(st, "error"));
+        }
+        if (json_is_true(json_object_get(j, "executed")))
+            printf("recovered: config version %lld -> %lld, primary %s\n",
+                   (long long)json_integer_value(json_object_get(j, "old_version")),
+                   (long long)json_integer_value(json_object_get(j, "new_version")),
+                   jstr(j, "primary"));
+        printf("next:\n");
+        json_array_foreach(json_object_get(j, "next"), i, st)
+            printf("  %s\n", json_string_value(st));
+    }
+    rc = json_is_true(json_object_get(j, "executed")) ? 0 : 1;
+    json_decref(j);
+    return rc;
+}
+
 int ctl_recover_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"plan-only", no_argument, NULL, 'p'},
-        {"status", required_argument, NULL, 's'},
-        {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"confirm-down", required_argument, NULL, 'd'},
-        {"yes", no_argument, NULL, 'y'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool plan_only = false, as_json = false, live_flags = false;
-    const char *status_path = NULL, *config_path = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
+    ctl_opts_t o = {0};
+    bool plan_only = false, yes = false;
+    const char *status_path = NULL, *config_path = NULL, *confirm_dc = NULL;
+    long long version = -1;
+    int rc = 0;
+    /* --config is the replica-set config with --plan-only, else quoratectl's own */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--plan-only"))
             plan_only = true;
-            break;
-        case 's':
-            status_path = optarg;
-            break;
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'j':
-            as_json = true;
-            break;
-        case 'd':
-        case 'y':
-            live_flags = true;
-            break;
-        case 'h':
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
+            ctl_opts_free(&o);
             return 0;
-        default:
-            fprintf(stderr, "quoratectl recover: unknown option or missing argument: %s\n",
-                    argv[optind - 1]);
-            usage(stderr);
-            return 2;
+        } else if (!strcmp(a, "--plan-only")) {
+            plan_only = true;
+        } else if (!strcmp(a, "--yes")) {
+            yes = true;
+        } else if (!strcmp(a, "--status") && has_value) {
+            status_path = argv[++i];
+        } else if (!strcmp(a, "--config") && has_value && plan_only) {
+            config_path = argv[++i];
+        } else if (!strcmp(a, "--confirm-down") && has_value) {
+            confirm_dc = argv[++i];
+        } else if (!strcmp(a, "--config-version") && has_value) {
+            char *end = NULL;
+            version = strtoll(argv[++i], &end, 10);
+            if (!end || *end || version < 0) {
+                fprintf(stderr, "quoratectl recover: --config-version: expected a number, got "
+                                "'%s'\n",
+                        argv[i]);
+                rc = 2;
+            }
+        } else if (!strcmp(a, "--status") || !strcmp(a, "--confirm-down") ||
+                   !strcmp(a, "--config-version")) {
+            fprintf(stderr, "quoratectl recover: %s needs a value\n", a);
+            rc = 2;
+        } else {
+            rc = ctl_opts_arg(&o, "quoratectl recover", argc, argv, &i);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "quoratectl recover: unexpected argument '%s'\n", argv[optind]);
-        return 2;
+    if (rc) {
+        ctl_opts_free(&o);
+        return rc;
     }
     if (!plan_only) {
-        fprintf(stderr, "quoratectl recover: live recovery (evidence from the agents, "
-                        "--confirm-down DC --yes) needs a controller and is not available in "
-                        "this build yet; use --plan-only --status FILE --config FILE\n");
-        return 2;
+        if (status_path) {
+            fprintf(stderr, "quoratectl recover: --status belongs to --plan-only\n");
+            ctl_opts_free(&o);
+            return 2;
+        }
+        if ((rc = ctl_opts_finish(&o)) == 0)
+            rc = live_main(&o, confirm_dc, version, yes);
+        ctl_opts_free(&o);
+        return rc;
     }
-    if (live_flags) {
-        fprintf(stderr, "quoratectl recover: --plan-only only plans; --confirm-down and --yes "
-                        "belong to the live recovery\n");
+    bool as_json = o.json;
+    ctl_opts_free(&o);
+    if (confirm_dc || yes || version >= 0) {
+        fprintf(stderr, "quoratectl recover: --plan-only only plans; --confirm-down, "
+                        "--config-version and --yes belong to the live recovery\n");
         return 2;
     }
     if (!status_path || !config_path) {
@@ -378,4 +552,102 @@ done:
     free(stext);
     free(ctext);
     return code;
+}
+
+/* `quoratectl rejoin`: the non-forced reconfig that adds the members removed by
+ * the last forced recovery back, planned by the leader; printed, not run. */
+int ctl_rejoin_main(int argc, char **argv)
+{
+    ctl_opts_t o = {0};
+    json_t *j = NULL;
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: quoratectl rejoin [--json] [common options]\n"
+                   "Once the hosts of the members a forced recovery removed report again,\n"
+                   "plans the normal (not forced) reconfiguration that adds them back: first\n"
+                   "with votes 0 and priority 0 so they catch up without touching elections,\n"
+                   "then with their votes once they are SECONDARY with a small lag (one stays\n"
+                   "non-voting if the voters would be even). Prints the mongosh commands to run\n"
+                   "on the primary and where MongoDB keeps rolled-back writes. Runs nothing.\n"
+                   "exit: 0 plan ready, 1 nothing to rejoin or no primary, 2 usage, 3 no answer\n\n%s",
+                   ctl_common_help);
+            goto out;
+        }
+        rc = ctl_opts_arg(&o, "quoratectl rejoin", argc, argv, &i);
+    }
+    if (rc || (rc = ctl_opts_finish(&o)))
+        goto out;
+    if (o.timeout_ms < 20000)
+        o.timeout_ms = 20000;
+    if ((rc = ctl_call(&o, "quoratectl rejoin", "rejoin", 0, NULL, &j)))
+        goto out;
+    bool ok = json_is_true(json_object_get(j, "ok"));
+    if (o.json) {
+        ctl_print_json(j, 0);
+    } else {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(j, "refused"), i, v)
+            printf("nothing to do: %s\n", json_string_value(v));
+        json_array_foreach(json_object_get(j, "members"), i, v)
+            printf("  %-24s %-8s dc %-8s %s\n", jstr(v, "host"), jstr(v, "node"), jstr(v, "dc"),
+                   json_is_true(json_object_get(v, "up")) ? "back (its agent reports)"
+                                                         : "not back yet");
+        json_array_foreach(json_object_get(j, "steps"), i, v)
+        {
+            printf("\nstep %zu (%s) in mongosh on the primary %s", i + 1, jstr(v, "step"),
+                   jstr(v, "on"));
+            if (json_is_string(json_object_get(v, "when")))
+                printf(", when %s", jstr(v, "when"));
+            printf(":\n  %s\n", jstr(v, "mongosh"));
+        }
+        json_array_foreach(json_object_get(j, "warnings"), i, v)
+            printf("%swarning: %s\n", i ? "" : "\n", json_string_value(v));
+    }
+    rc = ok ? 0 : 1;
+out:
+    json_decref(j);
+    ctl_opts_free(&o);
+    return rc;
+}
+
+/* `quoratectl audit`: the leader's replicated audit log. */
+int ctl_audit_main(int argc, char **argv)
+{
+    ctl_opts_t o = {0};
+    json_t *j = NULL;
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: quoratectl audit [--json] [common options]\n"
+                   "The audit log every controller holds (replicated with the state document):\n"
+                   "applies, takeovers and each step of a forced recovery with the operator's\n"
+                   "key, the time, the evidence digest and the config versions. Newest last.\n\n%s",
+                   ctl_common_help);
+            goto out;
+        }
+        rc = ctl_opts_arg(&o, "quoratectl audit", argc, argv, &i);
+    }
+    if (rc || (rc = ctl_opts_finish(&o)))
+        goto out;
+    if ((rc = ctl_call(&o, "quoratectl audit", "audit", 0, NULL, &j)))
+        goto out;
+    if (o.json) {
+        ctl_print_json(j, 0);
+    } else {
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(j, "audit"), i, r)
+        {
+            char *rest = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+            printf("%-18s %lld  %s\n", jstr(r, "event"),
+                   (long long)json_integer_value(json_object_get(r, "at_ms")), rest ? rest : "");
+            free(rest);
+        }
+    }
+out:
+    json_decref(j);
+    ctl_opts_free(&o);
+    return rc;
 }

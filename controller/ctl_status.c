@@ -118,6 +118,14 @@ static void print_status(json_t *j)
         free(e);
         free(a);
     }
+    json_t *rec = json_object_get(j, "recovery");
+    const char *rstate = json_string_value(json_object_get(rec, "state"));
+    if (rstate && strcmp(rstate, "ok") != 0 && strcmp(rstate, "none") != 0) {
+        printf("mongodb: %s\n", json_string_value(json_object_get(rec, "summary")));
+        if (json_is_string(json_object_get(rec, "confirm_command")))
+            printf("  evidence and plan: `quoratectl recover`; to execute: `%s`\n",
+                   json_string_value(json_object_get(rec, "confirm_command")));
+    }
     json_t *sec = json_object_get(ctl, "security");
     long long rej = (long long)json_integer_value(json_object_get(sec, "auth_rejected"));
     long long bad = (long long)json_integer_value(json_object_get(sec, "bad_frames"));

@@ -15,7 +15,9 @@ static const ctl_command_t commands[] = {
     {"takeover", ctl_takeover_main, "lead alone after the controller majority is lost (--force)"},
     {"inventory", ctl_inventory_main, "the live inventory in the planner's JSON format"},
     {"keygen", ctl_keygen_main, "write a CURVE keypair for an agent, controller or operator"},
-    {"recover", ctl_recover_main, "plan the forced replica-set recovery after losing a data centre's majority"},
+    {"recover", ctl_recover_main, "evidence, plan and (confirmed) forced replica-set recovery after losing a DC's majority"},
+    {"rejoin", ctl_rejoin_main, "plan re-adding the members a forced recovery removed, once they are back"},
+    {"audit", ctl_audit_main, "the replicated audit log: applies, takeovers, recovery steps"},
     {"plan", ctl_plan_main, "plan labels and MongoDB placement offline from an inventory"},
     {NULL, NULL, NULL},
 };

@@ -253,6 +253,7 @@ static json_t *status_json(server_t *s)
         }
     }
     json_decref(exp);
+    json_object_set_new(j, "recovery", server__recover_status_json(s));
     json_object_set_new(j, "clock_thresholds_ms",
                         json_pack("{s:f, s:f}", "warn", s->conf->skew_warn_ms, "fail",
                                   s->conf->skew_fail_ms));
@@ -315,6 +316,8 @@ static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code
         return status_json(s);
     if (strcmp(cmd, "inventory") == 0)
         return inventory_export_json(s->inv);
+    if (strcmp(cmd, "audit") == 0)
+        return json_pack("{s:O}", "audit", s->audit);
     if (strcmp(cmd, "checks") == 0) {
         if (req->n_args != 1) {
             *code = QR_EINVAL;
@@ -357,6 +360,8 @@ static const struct {
     void (*run)(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, const char *key);
 } async_ops[] = {
     {"apply", op_apply},
+    {"recover", server__op_recover},
+    {"rejoin", server__op_rejoin},
 };
 
 static void on_op_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
@@ -506,6 +511,7 @@ static void on_tick(uv_timer_t *t)
     server_t *s = t->data;
     inventory_tick(s->inv, server__now_ms(s), on_node_down, s);
     server__command_tick(s);
+    server__recover_tick(s);
     if (s->apply.to && server__now_ms(s) > s->apply.deadline_ms)
         server__apply_next(s, "no answer within 30 s");
     if (s->apply.waiting && (server__reports_after_apply(s) || server__now_ms(s) - s->apply.waiting_since > 20000)) {
@@ -632,6 +638,10 @@ int server_new(uv_loop_t *loop, controller_conf_t *conf, server_t **out, qr_err_
         }
     }
     s->audit = json_array();
+    if (server__recover_new(s) != 0) {
+        server_destroy(&s);
+        return qr_err_set(err, QR_ENOMEM, "out of memory");
+    }
     if ((rc = peers_new(loop, conf, s->cert, on_role, s, &s->peers, err)) != 0) {
         server_destroy(&s);
         return rc;
@@ -748,6 +758,7 @@ void server_destroy(server_t **self_p)
     zsock_destroy(&s->agents);
     zsock_destroy(&s->ops);
     zhashx_destroy(&s->routes);
+    server__recover_destroy(s);
     inventory_destroy(&s->inv);
     portmatrix_destroy(&s->ports);
     alerting_destroy(&s->alerting);

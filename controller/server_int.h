@@ -73,6 +73,7 @@ struct server {
         void *ctx;
         int64_t deadline_ms;
     } cmds[SERVER_MAX_CMDS];         /* fenced commands in flight (server_cmd.c) */
+    struct recovery *rec;            /* server_recover.c */
     uint64_t seq, bad_frames, unauthorised, started_ms;
     log_limit_t bad_lim, auth_lim;
     bool started;
@@ -93,7 +94,17 @@ bool server__command_result(server_t *s, const char *from, const Quorate__Comman
 void server__command_tick(server_t *s);
 void server__command_cancel_all(server_t *s);
 
+/* server_recover.c: the live forced recovery */
+int server__recover_new(server_t *s);
+void server__recover_destroy(server_t *s);
+void server__recover_tick(server_t *s);
+json_t *server__recover_status_json(server_t *s);
+void server__op_recover(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, const char *key);
+void server__op_rejoin(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, const char *key);
+
 /* server_ops.c */
+/* Appends rec (stolen) to the replicated audit log and proposes the state. */
+void server__audit(server_t *s, json_t *rec);
 json_t *server__ports_json(server_t *s);
 void server__probe_round(server_t *s);
 void server__ports_reply_waiting(server_t *s);
@@ -107,5 +118,11 @@ void server__apply_finish(server_t *s, const Quorate__CommandResult *cr, const c
 bool server__reports_after_apply(server_t *s);
 void server__op_apply(server_t *s, zmsg_t *to, const Quorate__OpRequest *req);
 void server__op_apply_run(server_t *s, zmsg_t *to, bool dry);
+
+/* server_decom.c: `decommission NODE [yes]` (leader only): replies the plan,
+ * or with "yes" runs its steps through a manager's agent and replies the
+ * per-step results. */
+void server__op_decommission(server_t *s, zmsg_t *to, const Quorate__OpRequest *req,
+                             const char *key);
 
 #endif

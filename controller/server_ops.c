@@ -180,9 +180,7 @@ json_t *server__op_takeover(server_t *s, const Quorate__OpRequest *req, int *cod
     json_t *rec = json_pack("{s:s, s:I, s:s, s:s, s:O}", "event", "takeover", "at_ms",
                             (json_int_t)(wire_now_us() / 1000), "controller", s->conf->id,
                             "reason", why, "info", info);
-    json_array_append_new(s->audit, rec);
-    while (json_array_size(s->audit) > 256) /* bounded: the document has a size limit */
-        json_array_remove(s->audit, 0);
+    server__audit(s, rec);
     log_warnx("event=takeover controller=%s old_term=%lld new_term=%lld reason=\"%s\"",
               s->conf->id, (long long)json_integer_value(json_object_get(info, "old_term")),
               (long long)json_integer_value(json_object_get(info, "new_term")), why);
@@ -245,12 +243,9 @@ void server__apply_finish(server_t *s, const Quorate__CommandResult *cr, const c
         /* remember what was applied: drift is measured against it */
         json_decref(s->applied);
         s->applied = json_deep_copy(json_object_get(plan, "final_labels"));
-        json_array_append_new(s->audit, json_pack("{s:s, s:I, s:s, s:O}", "event", "apply",
-                                                  "at_ms", (json_int_t)(wire_now_us() / 1000),
-                                                  "via", from, "changes",
-                                                  json_object_get(s->apply.prep, "changes")));
-        while (json_array_size(s->audit) > 256)
-            json_array_remove(s->audit, 0);
+        server__audit(s, json_pack("{s:s, s:I, s:s, s:O}", "event", "apply", "at_ms",
+                                   (json_int_t)(wire_now_us() / 1000), "via", from, "changes",
+                                   json_object_get(s->apply.prep, "changes")));
     }
     log_info("event=apply_done via=%s applied=%lld failed=%lld", from,
              (long long)json_integer_value(json_object_get(res, "applied")),
@@ -273,6 +268,18 @@ bool server__reports_after_apply(server_t *s)
             return false;
     }
     return true;
+}
+
+/* Appends rec (stolen) to the replicated audit log, bounded (the state
+ * document has a size limit), and proposes the document at once. */
+void server__audit(server_t *s, json_t *rec)
+{
+    if (!rec)
+        return;
+    json_array_append_new(s->audit, rec);
+    while (json_array_size(s->audit) > 256)
+        json_array_remove(s->audit, 0);
+    server__propose_state(s);
 }
 
 /* `apply` [dry-run]: plan from the live view; refuse or send the changes. */

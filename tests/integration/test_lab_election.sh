@@ -5,27 +5,12 @@
 # cut-off leader steps down within its lease; the majority elects a new leader;
 # after the heal the old leader follows the higher term.
 set -uo pipefail
-SRC=${QR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-LAB=$SRC/tests/lab/lab
-skip() { echo "SKIP: $*"; exit 77; }
+source "${QR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lab/preflight.sh"
+lab_preflight le quorate
+lab_traps
 fail() { echo "FAIL: $*"; exit 1; }
-[[ $(id -u) == 0 ]] || skip "the lab needs root"
-[[ -x ${QR_BIN:-}/quorate-controller ]] || skip "QR_BIN does not hold the binaries"
-for b in /usr/sbin/dockerd /usr/bin/docker /usr/sbin/nft /usr/bin/flock /usr/bin/jq; do
-    [[ -x $b ]] || skip "$b is not installed"
-done
-/usr/bin/python3 -c 'import mockupdb' 2>/dev/null || skip "python3-mockupdb is not installed"
-probe=qrleprobe$$
-ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del "$probe"
-exec 9>/tmp/qrlab-scenarios.lock
-flock -w 900 9 || skip "another lab run held the lab lock for 15 min"
-export QR_LAB_DIR=/tmp/qrle.$$ QR_LAB_PREFIX=qrle$$ QR_BIN
-cleanup() { trap - EXIT; "$LAB" down >/dev/null 2>&1; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-QR_LAB_QUORATE=1 "$LAB" up --dcs east:2,west:2,south:1 9>&- >/tmp/qrle.$$.up 2>&1 || { cat /tmp/qrle.$$.up; fail "lab up"; }
-rm -f /tmp/qrle.$$.up
+"$LAB" up --dcs east:2,west:2,south:1 9>&- >"$QR_LAB_DIR.up" 2>&1 || { cat "$QR_LAB_DIR.up"; fail "lab up"; }
+rm -f "$QR_LAB_DIR.up"
 now_ms() { date +%s%3N; }
 st() { "$LAB" ctl --via "$1" status --json --timeout 800 2>/dev/null || true; }
 role() { st "$1" | jq -r '.election.role // "?"'; }

@@ -157,10 +157,17 @@ expect_err garbage "config"
 # --- usage ---------------------------------------------------------------------
 run live --status "$FX/status-lost-west.ai4.canonical.json" --config "$FX/config-3+2.canonical.json"
 expect_rc live 2
-expect_err live "needs a controller"
+expect_err live "--status belongs to --plan-only"
+# live without the operator's settings: a clear usage error, nothing sent
 run confirm --confirm-down west --yes
 expect_rc confirm 2
-expect_err confirm "needs a controller"
+expect_err confirm "needs --controller-key and --cert"
+run noyes --confirm-down west --no-curve --controller tcp://127.0.0.1:9 --timeout 300
+expect_rc noyes 2
+expect_err noyes "add --yes"
+run planconfirm --plan-only --status "$FX/status-lost-west.ai4.canonical.json" --config "$FX/config-3+2.canonical.json" --confirm-down west
+expect_rc planconfirm 2
+expect_err planconfirm "belong to the live recovery"
 run nostatus --plan-only --config "$FX/config-3+2.canonical.json"
 expect_rc nostatus 2
 expect_err nostatus "needs --status FILE and --config FILE"
