@@ -364,6 +364,12 @@ static void put_values(const check_docker_facts_t *f, json_t *v)
     json_object_set_new(v, "managers", json_integer(f->managers));
     json_object_set_new(v, "nodes", json_integer(f->nodes));
     json_object_set_new(v, "remote_managers", json_integer((json_int_t)f->remote_managers));
+    if (f->nodes_probed && f->nodes_rc) {
+        /* a manager whose control plane does not answer: no Raft leader */
+        json_object_set_new(v, "nodes_error", json_string(f->nodes_error));
+        if (strstr(f->nodes_error, "does not have a leader") || f->nodes_rc == QR_ETIMEOUT)
+            json_object_set_new(v, "has_leader", json_false());
+    }
     if (!f->nodes_probed || f->nodes_rc)
         return;
     const check_docker_node_t *me = self_node(f);

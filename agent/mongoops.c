@@ -208,22 +208,27 @@ int mongoops_force_reconfig(const agent_conf_t *conf, const json_t *args, json_t
 int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *args, json_t **out,
                                      qr_err_t *err)
 {
-    (void)args;
-    docker_api_t *api = docker_api_new(conf->docker_socket, conf->docker_timeout_ms);
+    /* a manager whose swarm lost its Raft quorum does not even answer /info
+     * (it asks the frozen cluster): a time-out there is the symptom, not an
+     * error; a worker or a healthy manager answers at once */
+    docker_api_t *api = docker_api_new(conf->docker_socket, 3000);
     if (!api)
         return qr_err_set(err, QR_ENOMEM, "out of memory");
     json_t *info = NULL, *nodes = NULL, *reply = NULL;
-    int rc = docker_api_info(api, &info, err);
+    qr_err_t ierr = {{0}};
+    int irc = docker_api_info(api, &info, &ierr), rc = 0;
     json_t *sw = json_object_get(info, "Swarm");
     const char *state = json_string_value(json_object_get(sw, "LocalNodeState"));
     const char *addr = json_string_value(json_object_get(sw, "NodeAddr"));
-    if (rc != 0) {
-        /* err says why */
-    } else if (!state || strcmp(state, "active") != 0 ||
-               !json_is_true(json_object_get(sw, "ControlAvailable"))) {
+    if (!addr)
+        addr = json_string_value(json_object_get(args, "advertise_addr"));
+    if (irc != 0 && irc != QR_ETIMEOUT) {
+        rc = qr_err_set(err, irc, "%s", ierr.msg);
+    } else if (irc == 0 && (!state || strcmp(state, "active") != 0 ||
+                            !json_is_true(json_object_get(sw, "ControlAvailable")))) {
         rc = qr_err_set(err, QR_EREFUSED, "this node is not an active swarm manager (state %s)",
                         state ? state : "?");
-    } else if (docker_api_nodes(api, &nodes, &(qr_err_t){{0}}) == 0) {
+    } else if (irc == 0 && docker_api_nodes(api, &nodes, &(qr_err_t){{0}}) == 0) {
         rc = qr_err_set(err, QR_EREFUSED,
                         "the swarm still has a manager quorum (GET /nodes answers): "
                         "--force-new-cluster is not needed and would be refused");

@@ -46,6 +46,7 @@ struct recovery {
     /* execution of a confirmed plan */
     exec_stage_t stage;
     json_t *xplan, *steps;
+    json_t *managers;        /* {node: true}: nodes last seen as swarm managers */
     char target_node[64], swarm_node[64], digest[65];
     int64_t stage_ms, next_poll_ms, exec_ms;
     bool poll_inflight;
@@ -96,6 +97,7 @@ void server__recover_destroy(server_t *s)
     json_decref(r->errors);
     json_decref(r->xplan);
     json_decref(r->steps);
+    json_decref(r->managers);
     zmsg_destroy(&r->to);
     zmsg_destroy(&r->queued);
     free(r);
@@ -416,32 +418,74 @@ static void send_reconfig(server_t *s)
     }
 }
 
-/* Whether some up manager's docker check says the swarm lost its Raft quorum;
- * *node: an up manager to re-form it on (the first one). */
+/* Remembers which nodes were swarm managers (their docker check said so): a
+ * manager whose swarm froze stops answering /info, so its report no longer
+ * tells its role. */
+static void note_managers(server_t *s)
+{
+    struct recovery *r = s->rec;
+    if (!r->managers)
+        r->managers = json_object();
+    for (size_t i = 0; i < inventory_count(s->inv); i++) {
+        const inv_node_t *n = inventory_at(s->inv, i);
+        size_t k;
+        json_t *c;
+        json_array_foreach(n->checks, k, c)
+        {
+            const char *cn = json_string_value(json_object_get(c, "name"));
+            json_t *ca = json_object_get(json_object_get(c, "values"), "control_available");
+            if (!cn || strcmp(cn, "docker") != 0 || !json_is_boolean(ca))
+                continue;
+            if (json_is_true(ca))
+                json_object_set_new(r->managers, n->name, json_true());
+            else
+                json_object_del(r->managers, n->name);
+        }
+    }
+}
+
+static bool has_reason(const json_t *values, const char *reason)
+{
+    size_t q;
+    json_t *v;
+    json_array_foreach(json_object_get(values, "reasons"), q, v)
+    {
+        const char *rs = json_string_value(v);
+        if (rs && strcmp(rs, reason) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether a surviving manager's docker check says the swarm lost its Raft
+ * quorum (no leader, a minority of managers reachable, or /info hanging on a
+ * known manager); *node: the surviving manager to re-form it on. */
 static bool swarm_frozen(server_t *s, char *node, size_t len)
 {
+    struct recovery *r = s->rec;
     bool frozen = false;
     node[0] = '\0';
     for (size_t i = 0; i < inventory_count(s->inv); i++) {
         const inv_node_t *n = inventory_at(s->inv, i);
         size_t k;
         json_t *c;
-        if (!n->up)
+        if (!n->up || !json_object_get(r->managers, n->name))
             continue;
         json_array_foreach(n->checks, k, c)
         {
             const char *cn = json_string_value(json_object_get(c, "name"));
             json_t *v = json_object_get(c, "values");
-            if (!cn || strcmp(cn, "docker") != 0 ||
-                !json_is_true(json_object_get(v, "control_available")))
+            if (!cn || strcmp(cn, "docker") != 0)
                 continue;
-            if (!node[0])
-                snprintf(node, len, "%s", n->name);
             json_int_t managers = json_integer_value(json_object_get(v, "managers"));
             json_int_t reach = json_integer_value(json_object_get(v, "managers_reachable"));
-            if (json_is_false(json_object_get(v, "has_leader")) ||
-                (managers > 0 && reach * 2 <= managers))
-                frozen = true;
+            bool f = has_reason(v, "swarm_no_leader") || has_reason(v, "managers_no_quorum") ||
+                     has_reason(v, "info_timeout") || json_is_false(json_object_get(v, "has_leader")) ||
+                     (managers > 0 && json_is_integer(json_object_get(v, "managers_reachable")) &&
+                      reach * 2 <= managers);
+            if (!node[0] || (f && !frozen))
+                snprintf(node, len, "%s", n->name);
+            frozen |= f;
         }
     }
     return frozen;
@@ -508,8 +552,13 @@ static void exec_start(server_t *s, json_t *pj)
     if (swarm_frozen(s, r->swarm_node, sizeof r->swarm_node) && r->swarm_node[0]) {
         qr_err_t err = {{0}};
         r->stage = X_SWARM;
-        if (server__command(s, r->swarm_node, "swarm_force_new_cluster", NULL, 45000, on_swarm,
-                            NULL, &err) != 0) {
+        const inv_node_t *sn = inventory_find(s->inv, r->swarm_node);
+        json_t *sargs = json_pack("{s:s?}", "advertise_addr",
+                                  sn && sn->address[0] ? sn->address : NULL);
+        int src = server__command(s, r->swarm_node, "swarm_force_new_cluster", sargs, 45000,
+                                  on_swarm, NULL, &err);
+        json_decref(sargs);
+        if (src != 0) {
             step(s, "swarm_force_new_cluster", r->swarm_node, false, err.msg, NULL);
             exec_finish(s, QR_EUNAVAIL, err.msg, NULL);
         }
@@ -562,6 +611,7 @@ void server__recover_tick(server_t *s)
         return;
     json_decref(r->detect);
     r->detect = recover_live_detect(s->inv);
+    note_managers(s);
     const char *state = json_string_value(json_object_get(r->detect, "state"));
     bool leader = peers_is_leader(s->peers);
     if (leader && r->stage == X_WAIT_PRIMARY) {
@@ -587,7 +637,10 @@ void server__recover_tick(server_t *s)
         }
         return;
     }
-    if (leader && !r->gathering && r->stage == X_NONE &&
+    /* the plan is prepared by the leader, or by every controller while none
+     * leads (the controller majority may be in the lost DC too: the plan is
+     * ready when the operator takes over); gathering only reads */
+    if ((leader || !peers_leader_name(s->peers)) && !r->gathering && r->stage == X_NONE &&
         server__now_ms(s) - r->last_gather_ms >= GATHER_EVERY_MS)
         gather_start(s, G_BACKGROUND);
 }

@@ -21,8 +21,8 @@ quorate_pubkey() { sed -n 's/.*public-key = "\(.*\)"/\1/p' "$1"; }
 # QR_LAB_CLOCK_OFFSETS="ai2=300,ai4=-700": shift those agents' reported clocks
 # (the test-only setting), to see the controller's skew verdicts in the lab
 quorate_clock_offset() {
-    local kv
-    for kv in ${QR_LAB_CLOCK_OFFSETS//,/ }; do
+    local kv list=${QR_LAB_CLOCK_OFFSETS:-}
+    for kv in ${list//,/ }; do
         [[ ${kv%%=*} == "$1" ]] && echo "test_clock_offset_ms: ${kv#*=}"
     done
     return 0
