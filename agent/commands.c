@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "labeler.h"
+#include "nodeops.h"
 #include "mongoops.h"
 #include "portprobe.h"
 
@@ -35,6 +36,8 @@ static int cmd_apply_labels(const agent_conf_t *conf, const json_t *args, json_t
 static const command_kind_t kinds[] = {
     {"probe_ports", cmd_probe_ports, "probe_ports"},
     {"apply_labels", cmd_apply_labels, "apply_labels"},
+    {"node_update", nodeops_update, "node_update"},
+    {"node_rm", nodeops_rm, "node_rm"},
     {"mongo_status", mongoops_status, "mongo_status"},
     {"mongo_force_reconfig", mongoops_force_reconfig, "mongo_force_reconfig"},
     {"swarm_force_new_cluster", mongoops_swarm_force_new_cluster, "swarm_force_new_cluster"},

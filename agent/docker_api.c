@@ -444,3 +444,130 @@ int docker_api_node_set_labels(docker_api_t *api, const char *id, const json_t *
     json_decref(empty);
     return 0;
 }
+
+json_t *docker_api_merge_node_state(const json_t *spec, const char *availability,
+                                    const char *role, qr_err_t *err)
+{
+    if (!json_is_object(spec) || !json_is_string(json_object_get(spec, "Role")) ||
+        !json_is_string(json_object_get(spec, "Availability"))) {
+        qr_err_set(err, QR_EINVAL, "spec lacks Role/Availability");
+        return NULL;
+    }
+    if (availability && strcmp(availability, "active") != 0 && strcmp(availability, "pause") != 0 &&
+        strcmp(availability, "drain") != 0) {
+        qr_err_set(err, QR_EINVAL, "availability must be active, pause or drain");
+        return NULL;
+    }
+    if (role && strcmp(role, "worker") != 0 && strcmp(role, "manager") != 0) {
+        qr_err_set(err, QR_EINVAL, "role must be worker or manager");
+        return NULL;
+    }
+    json_t *out = json_deep_copy(spec);
+    if (!out) {
+        qr_err_set(err, QR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (availability)
+        json_object_set_new(out, "Availability", json_string(availability));
+    if (role)
+        json_object_set_new(out, "Role", json_string(role));
+    return out;
+}
+
+static bool state_is(const json_t *spec, const char *availability, const char *role)
+{
+    const char *a = json_string_value(json_object_get(spec, "Availability"));
+    const char *r = json_string_value(json_object_get(spec, "Role"));
+    return (!availability || (a && strcmp(a, availability) == 0)) &&
+           (!role || (r && strcmp(r, role) == 0));
+}
+
+int docker_api_node_set_state(docker_api_t *api, const char *id, const char *availability,
+                              const char *role, const docker_api_label_opts_t *opts,
+                              json_t **node, bool *changed, int *attempts, qr_err_t *err)
+{
+    int max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : 5;
+    int backoff = opts && opts->backoff_ms > 0 ? opts->backoff_ms : 50;
+    int rc = QR_ECONFLICT, n = 0, posts = 0;
+    if (node)
+        *node = NULL;
+    if (changed)
+        *changed = false;
+    if (attempts)
+        *attempts = 0;
+    if (!availability && !role)
+        return qr_err_set(err, QR_EINVAL, "nothing to change (no availability, no role)");
+
+    for (n = 1; n <= max_attempts; n++) {
+        json_t *cur = NULL, *spec = NULL, *merged = NULL;
+        uint64_t version = 0;
+        rc = docker_api_node_inspect(api, id, &cur, err);
+        if (!rc)
+            rc = docker_api_node_spec(cur, &version, &spec, err);
+        if (!rc && state_is(spec, availability, role)) {
+            /* already so (re-run, or done by hand): nothing to post */
+            if (node)
+                *node = cur;
+            else
+                json_decref(cur);
+            json_decref(spec);
+            if (attempts)
+                *attempts = posts;
+            return 0;
+        }
+        if (!rc) {
+            merged = docker_api_merge_node_state(spec, availability, role, err);
+            if (!merged)
+                rc = QR_EINVAL;
+        }
+        if (!rc && opts && opts->before_write)
+            opts->before_write(opts->arg, n);
+        if (!rc) {
+            posts++;
+            rc = docker_api_node_update(api, id, version, merged, err);
+        }
+        json_decref(cur);
+        json_decref(spec);
+        json_decref(merged);
+        if (rc != QR_ECONFLICT && rc != QR_EUNAVAIL)
+            break;
+        if (n < max_attempts)
+            sleep_ms(backoff);
+        backoff = backoff < 2000 ? backoff * 2 : backoff;
+    }
+    if (attempts)
+        *attempts = posts;
+    if (rc == QR_ECONFLICT)
+        return qr_err_set(err, QR_ECONFLICT, "node %s: update out of sequence %d times, giving up",
+                          id, max_attempts);
+    if (rc)
+        return rc;
+
+    json_t *after = NULL, *spec = NULL;
+    uint64_t version = 0;
+    rc = docker_api_node_inspect(api, id, &after, err);
+    if (!rc)
+        rc = docker_api_node_spec(after, &version, &spec, err);
+    if (!rc && !state_is(spec, availability, role))
+        rc = qr_err_set(err, QR_ESTALE, "node %s: availability/role not as written after update",
+                        id);
+    json_decref(spec);
+    if (rc) {
+        json_decref(after);
+        return rc;
+    }
+    if (changed)
+        *changed = true;
+    if (node)
+        *node = after;
+    else
+        json_decref(after);
+    return 0;
+}
+
+int docker_api_node_remove(docker_api_t *api, const char *id, qr_err_t *err)
+{
+    char path[900];
+    int rc = node_path(api, id, "", path, sizeof path, err);
+    return rc ? rc : docker_api_request(api, "DELETE", path, NULL, NULL, NULL, err);
+}

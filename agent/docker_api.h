@@ -7,6 +7,7 @@
 #define QR_DOCKER_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -88,5 +89,30 @@ typedef struct {
 int docker_api_node_set_labels(docker_api_t *api, const char *id, const json_t *add,
                                const json_t *remove, const docker_api_label_opts_t *opts,
                                json_t **labels, int *attempts, qr_err_t *err);
+
+/* Pure: returns a new spec equal to spec with Availability and/or Role set
+ * (either may be NULL: kept); every other field (Labels, Name, ...) is kept.
+ * availability must be "active", "pause" or "drain", role "worker" or
+ * "manager". NULL with err set on a bad value or a malformed spec. */
+json_t *docker_api_merge_node_state(const json_t *spec, const char *availability,
+                                    const char *role, qr_err_t *err);
+
+/* Sets node id's Availability and/or Role (either may be NULL): reads the
+ * node, keeps the whole spec, changes only what is asked and posts it with
+ * the version read; on "update out of sequence" (or the swarm between
+ * leaders) re-reads and retries as docker_api_node_set_labels does, then
+ * re-reads and verifies. When the spec already has the values nothing is
+ * posted and *changed is false. Returns 0 with the node as read last in
+ * *node (may be NULL; caller decrefs), or a negative QR_E* code (QR_EREFUSED
+ * carries the daemon's reason, e.g. demoting the last manager). *attempts
+ * (may be NULL) receives the number of posts made. */
+int docker_api_node_set_state(docker_api_t *api, const char *id, const char *availability,
+                              const char *role, const docker_api_label_opts_t *opts,
+                              json_t **node, bool *changed, int *attempts, qr_err_t *err);
+
+/* DELETE /nodes/{id} without force: the daemon itself refuses (QR_EREFUSED
+ * with its reason) a node that is not down or is still a manager.
+ * QR_ENOTFOUND when the swarm has no such node. */
+int docker_api_node_remove(docker_api_t *api, const char *id, qr_err_t *err);
 
 #endif

@@ -22,14 +22,17 @@ static const char *managed[] = {"mongo.replica", "worker", "minio"};
 
 /* {node: {add:{}, remove:[]}} turning the live labels into final, managed
  * keys only (the planner never touches other labels). */
-static json_t *diff_labels(const json_t *live_nodes, const json_t *final)
+static json_t *diff_labels(const json_t *live_nodes, const json_t *final, const char *removed)
 {
+    json_t *none = json_object(); /* a removed node keeps none of them */
     json_t *changes = json_object();
     size_t i;
     json_t *n;
     json_array_foreach(live_nodes, i, n) {
         const char *name = json_string_value(json_object_get(n, "hostname"));
         json_t *have = json_object_get(n, "labels"), *want = json_object_get(final, name);
+        if (name && removed && strcmp(name, removed) == 0)
+            want = none;
         if (!name || !want)
             continue;
         json_t *add = json_object(), *rm = json_array();
@@ -51,10 +54,17 @@ static json_t *diff_labels(const json_t *live_nodes, const json_t *final)
         json_decref(add);
         json_decref(rm);
     }
+    json_decref(none);
     return changes;
 }
 
 json_t *applyplan_prepare(const inventory_t *inv, const json_t *applied, int64_t now_ms)
+{
+    return applyplan_prepare_remove(inv, applied, now_ms, NULL);
+}
+
+json_t *applyplan_prepare_remove(const inventory_t *inv, const json_t *applied, int64_t now_ms,
+                                 const char *remove_node)
 {
     json_t *refused = json_array(), *managers = json_array();
     const char *hint = NULL;
@@ -144,7 +154,7 @@ json_t *applyplan_prepare(const inventory_t *inv, const json_t *applied, int64_t
     if (planner_json_inventory(invj, &pinv, &err) != 0) {
         json_array_append_new(refused, json_sprintf("inventory not plannable: %s", err.msg));
     } else {
-        planner_opts_t opts = {0};
+        planner_opts_t opts = {.remove_node = remove_node};
         if (planner_plan(pinv, &opts, &plan, &err) != 0 && !plan)
             json_array_append_new(refused, json_sprintf("planner failed: %s", err.msg));
         if (plan) {
@@ -152,7 +162,8 @@ json_t *applyplan_prepare(const inventory_t *inv, const json_t *applied, int64_t
             if (!json_is_true(json_object_get(planj, "ok")))
                 json_array_append_new(refused,
                                       json_string("no valid plan (see the plan's errors)"));
-            changes = diff_labels(live_nodes, json_object_get(planj, "final_labels"));
+            changes = diff_labels(live_nodes, json_object_get(planj, "final_labels"),
+                                  remove_node);
         }
     }
     planner_plan_destroy(&plan);

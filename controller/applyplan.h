@@ -18,6 +18,12 @@
  * changed by hand since (drift) are put back; "changes" is the difference
  * between the live labels and the plan's final labels. */
 json_t *applyplan_prepare(const inventory_t *inv, const json_t *applied, int64_t now_ms);
+/* applyplan_prepare for `quoratectl decommission`: plans with the planner's
+ * remove option (remove_node may be NULL: the same as applyplan_prepare);
+ * "changes" also takes the managed labels off the removed node. An unknown
+ * node is a refusal ("planner failed: ..."). */
+json_t *applyplan_prepare_remove(const inventory_t *inv, const json_t *applied, int64_t now_ms,
+                                 const char *remove_node);
 
 /* Drift: for each node of `applied` ({"node": {labels}} as last applied),
  * the managed labels (mongo.replica, worker, minio) that differ now.

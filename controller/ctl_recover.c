@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "ctl.h"
@@ -346,6 +347,25 @@ static int print_live(const json_t *reply)
     return ok ? 0 : 1;
 }
 
+/* Step 4 of a confirmed recovery, under the same confirmation: the label
+ * re-plan for the surviving hosts (`apply`). Right after the swarm was
+ * re-formed the leader may still hold a report saying it has no quorum (and
+ * refuse): retried for up to 30 s. Returns {"ok", "apply"|"error"}. */
+static json_t *relabel(const ctl_opts_t *o)
+{
+    qr_err_t err = {{0}};
+    json_t *res = NULL;
+    for (int tries = 0; tries < 30; tries++) {
+        int rc = ctl_request(o, "apply", 0, NULL, &res, &err);
+        if (rc == 0)
+            return json_pack("{s:b, s:o}", "ok", 1, "apply", res);
+        if (rc != QR_EREFUSED && rc != QR_ESTALE && rc != QR_EUNAVAIL)
+            break;
+        sleep(1);
+    }
+    return json_pack("{s:b, s:s}", "ok", 0, "error", err.msg[0] ? err.msg : "no answer");
+}
+
 static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, bool yes)
 {
     json_t *j = NULL;
@@ -395,6 +415,8 @@ static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, b
     char *args[] = {(char *)"confirm", (char *)confirm_dc, vbuf};
     if ((rc = ctl_call(o, "quoratectl recover", "recover", 3, args, &j)))
         return rc;
+    if (json_is_true(json_object_get(j, "executed")))
+        json_object_set_new(j, "labels", relabel(o));
     if (o->json) {
         ctl_print_json(j, RECOVER_JSON_FLAGS);
     } else {
@@ -413,6 +435,17 @@ static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, b
                    (long long)json_integer_value(json_object_get(j, "old_version")),
                    (long long)json_integer_value(json_object_get(j, "new_version")),
                    jstr(j, "primary"));
+        json_t *lb = json_object_get(j, "labels");
+        if (json_is_true(json_object_get(lb, "ok")))
+            printf("labels re-planned for the surviving hosts: %zu node(s) changed%s%s\n",
+                   json_object_size(json_object_get(json_object_get(lb, "apply"), "changes")),
+                   json_is_string(json_object_get(json_object_get(lb, "apply"), "via"))
+                       ? " through the agent on "
+                       : "",
+                   jstr(json_object_get(lb, "apply"), "via"));
+        else if (lb)
+            printf("labels NOT re-planned: %s; run `quoratectl apply` once the swarm answers\n",
+                   jstr(lb, "error"));
         printf("next:\n");
         json_array_foreach(json_object_get(j, "next"), i, st)
             printf("  %s\n", json_string_value(st));

@@ -12,6 +12,7 @@ static const ctl_command_t commands[] = {
     {"ports", ctl_ports_main, "the reachability matrix of the required ports between hosts"},
     {"alerts", ctl_alerts_main, "alerts pending and firing, where they were sent; test a receiver"},
     {"apply", ctl_apply_main, "apply the live plan's label changes through a swarm manager"},
+    {"decommission", ctl_decommission_main, "drain, move labels, demote and remove a node (--yes)"},
     {"takeover", ctl_takeover_main, "lead alone after the controller majority is lost (--force)"},
     {"inventory", ctl_inventory_main, "the live inventory in the planner's JSON format"},
     {"keygen", ctl_keygen_main, "write a CURVE keypair for an agent, controller or operator"},

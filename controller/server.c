@@ -360,6 +360,7 @@ static const struct {
     void (*run)(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, const char *key);
 } async_ops[] = {
     {"apply", op_apply},
+    {"decommission", server__op_decommission},
     {"recover", server__op_recover},
     {"rejoin", server__op_rejoin},
 };

@@ -122,6 +122,8 @@ void server__op_apply_run(server_t *s, zmsg_t *to, bool dry);
 /* server_decom.c: `decommission NODE [yes]` (leader only): replies the plan,
  * or with "yes" runs its steps through a manager's agent and replies the
  * per-step results. */
+/* Whether a decommission is running (its commands are in flight). */
+bool server__decom_running(const server_t *s);
 void server__op_decommission(server_t *s, zmsg_t *to, const Quorate__OpRequest *req,
                              const char *key);
 

@@ -303,6 +303,11 @@ void server__op_apply_run(server_t *s, zmsg_t *to, bool dry)
         server__op_reply(s, to, QR_ECONFLICT, "an apply is already running", NULL);
         return;
     }
+    if (server__decom_running(s)) {
+        server__op_reply(s, to, QR_ECONFLICT,
+                         "a decommission is running; apply again when it is done", NULL);
+        return;
+    }
     json_t *prep = applyplan_prepare(s->inv, s->applied, server__now_ms(s));
     if (!json_is_true(json_object_get(prep, "ok"))) {
         char msg[1024];

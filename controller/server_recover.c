@@ -324,11 +324,10 @@ static void exec_finish(server_t *s, int code, const char *error, const char *pr
 {
     struct recovery *r = s->rec;
     json_t *out = json_pack(
-        "{s:b, s:O, s:s?, s:O, s:O, s:s, s:[s, s]}", "executed", code == 0, "steps", r->steps,
+        "{s:b, s:O, s:s?, s:O, s:O, s:s, s:[s]}", "executed", code == 0, "steps", r->steps,
         "primary", primary, "old_version", json_object_get(r->xplan, "old_version"),
         "new_version", json_object_get(r->xplan, "new_version"), "evidence_digest", r->digest,
-        "next", "quoratectl apply   (re-plan the labels for the surviving hosts)",
-        "quoratectl rejoin  (once the lost data centre is back)");
+        "next", "quoratectl rejoin  (once the lost data centre is back)");
     audit(s, "recover_done",
           json_pack("{s:b, s:s?, s:s?}", "ok", code == 0, "error", error, "primary", primary));
     reply(s, &r->to, code, error, out);

@@ -451,6 +451,156 @@ static void test_set_labels_detects_lost_update_on_verify(void **st)
     fake_stop(f);
 }
 
+/* --- node availability / role, node removal (decommission) --------------- */
+
+static void test_merge_node_state_keeps_labels_and_rejects_bad_values(void **st)
+{
+    (void)st;
+    json_t *node = json_loads(NODE_JSON, 0, NULL);
+    json_t *spec = json_object_get(node, "Spec");
+    qr_err_t err;
+    json_t *out = docker_api_merge_node_state(spec, "drain", "worker", &err);
+    assert_non_null(out);
+    assert_string_equal(json_string_value(json_object_get(out, "Availability")), "drain");
+    assert_string_equal(json_string_value(json_object_get(out, "Role")), "worker");
+    assert_string_equal(json_string_value(json_object_get(out, "Name")), "keepme");
+    assert_true(json_equal(json_object_get(out, "Labels"), json_object_get(spec, "Labels")));
+    json_decref(out);
+    out = docker_api_merge_node_state(spec, NULL, "worker", &err); /* availability kept */
+    assert_string_equal(json_string_value(json_object_get(out, "Availability")), "drain");
+    json_decref(out);
+    assert_null(docker_api_merge_node_state(spec, "gone", NULL, &err));
+    assert_null(docker_api_merge_node_state(spec, NULL, "leader", &err));
+    json_t *bad = json_pack("{s:s}", "Role", "worker"); /* no Availability */
+    assert_null(docker_api_merge_node_state(bad, "drain", NULL, &err));
+    json_decref(bad);
+    json_decref(node);
+}
+
+static void test_set_state_retries_out_of_sequence_and_keeps_labels(void **st)
+{
+    (void)st;
+    fake_reply_t r[] = {
+        {200,
+         "{\"ID\":\"n1\",\"Version\":{\"Index\":20},\"Spec\":{\"Labels\":{\"mongo.replica\":\"3\"},"
+         "\"Role\":\"manager\",\"Availability\":\"active\"},\"Status\":{\"State\":\"ready\"}}",
+         0, 0, 0},
+        {500, "{\"message\":\"update out of sequence\"}", 0, 0, 0},
+        {200,
+         "{\"ID\":\"n1\",\"Version\":{\"Index\":21},\"Spec\":{\"Labels\":{\"mongo.replica\":\"3\","
+         "\"x\":\"7\"},\"Role\":\"manager\",\"Availability\":\"active\"}}",
+         0, 0, 0},
+        {200, "", 0, 0, 0},
+        {200,
+         "{\"ID\":\"n1\",\"Version\":{\"Index\":22},\"Spec\":{\"Labels\":{\"mongo.replica\":\"3\","
+         "\"x\":\"7\"},\"Role\":\"manager\",\"Availability\":\"drain\"},\"Status\":{\"State\":"
+         "\"ready\"}}",
+         0, 0, 0},
+    };
+    fake_t *f = fake_start(r, 5);
+    docker_api_t *api = docker_api_new(f->path, 1000);
+    json_t *node = NULL;
+    bool changed = false;
+    int attempts = 0;
+    qr_err_t err;
+    docker_api_label_opts_t o = {.backoff_ms = 1};
+    assert_int_equal(docker_api_node_set_state(api, "ai3", "drain", NULL, &o, &node, &changed,
+                                               &attempts, &err),
+                     0);
+    assert_true(changed);
+    assert_int_equal(attempts, 2);
+    assert_string_equal(f->req_line[1], "POST /v1.41/nodes/ai3/update?version=20 HTTP/1.1");
+    assert_string_equal(f->req_line[3], "POST /v1.41/nodes/ai3/update?version=21 HTTP/1.1");
+    json_t *sent = json_loads(f->req_body[3], 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(sent, "Availability")), "drain");
+    assert_string_equal(json_string_value(json_object_get(sent, "Role")), "manager");
+    /* the concurrent writer's label survives: the spec is re-read, not replayed */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(sent, "Labels"), "x")),
+                        "7");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(node, "Version"), "Index")),
+                     22);
+    json_decref(sent);
+    json_decref(node);
+    docker_api_destroy(&api);
+    fake_stop(f);
+}
+
+static void test_set_state_already_so_posts_nothing(void **st)
+{
+    (void)st;
+    fake_reply_t r[] = {
+        {200,
+         "{\"ID\":\"n1\",\"Version\":{\"Index\":5},\"Spec\":{\"Role\":\"worker\","
+         "\"Availability\":\"drain\"},\"Status\":{\"State\":\"down\"}}",
+         0, 0, 0},
+    };
+    fake_t *f = fake_start(r, 1);
+    docker_api_t *api = docker_api_new(f->path, 1000);
+    bool changed = true;
+    int attempts = -1;
+    qr_err_t err;
+    assert_int_equal(docker_api_node_set_state(api, "ai3", "drain", "worker", NULL, NULL, &changed,
+                                               &attempts, &err),
+                     0);
+    assert_false(changed);
+    assert_int_equal(attempts, 0);
+    assert_int_equal(f->next, 1); /* only the read */
+    assert_int_equal(docker_api_node_set_state(api, "ai3", NULL, NULL, NULL, NULL, NULL, NULL,
+                                               &err),
+                     QR_EINVAL);
+    docker_api_destroy(&api);
+    fake_stop(f);
+}
+
+static void test_set_state_refusal_carries_daemons_reason(void **st)
+{
+    (void)st;
+    fake_reply_t r[] = {
+        {200,
+         "{\"ID\":\"n1\",\"Version\":{\"Index\":5},\"Spec\":{\"Role\":\"manager\","
+         "\"Availability\":\"drain\"}}",
+         0, 0, 0},
+        {400,
+         "{\"message\":\"rpc error: code = FailedPrecondition desc = attempting to demote the "
+         "last manager of the swarm\"}",
+         0, 0, 0},
+    };
+    fake_t *f = fake_start(r, 2);
+    docker_api_t *api = docker_api_new(f->path, 1000);
+    int attempts = 0;
+    qr_err_t err;
+    assert_int_equal(docker_api_node_set_state(api, "ai1", NULL, "worker", NULL, NULL, NULL,
+                                               &attempts, &err),
+                     QR_EREFUSED);
+    assert_int_equal(attempts, 1); /* a refusal is not retried */
+    assert_non_null(strstr(err.msg, "last manager"));
+    docker_api_destroy(&api);
+    fake_stop(f);
+}
+
+static void test_node_remove_sends_delete_without_force(void **st)
+{
+    (void)st;
+    fake_reply_t r[] = {
+        {200, "", 0, 0, 0},
+        {400, "{\"message\":\"rpc error: code = FailedPrecondition desc = node n1 is not down "
+              "and can't be removed\"}",
+         0, 0, 0},
+        {404, "{\"message\":\"node ai9 not found\"}", 0, 0, 0},
+    };
+    fake_t *f = fake_start(r, 3);
+    docker_api_t *api = docker_api_new(f->path, 1000);
+    qr_err_t err;
+    assert_int_equal(docker_api_node_remove(api, "ai3", &err), 0);
+    assert_string_equal(f->req_line[0], "DELETE /v1.41/nodes/ai3 HTTP/1.1");
+    assert_int_equal(docker_api_node_remove(api, "ai3", &err), QR_EREFUSED);
+    assert_non_null(strstr(err.msg, "not down"));
+    assert_int_equal(docker_api_node_remove(api, "ai9", &err), QR_ENOTFOUND);
+    assert_int_equal(docker_api_node_remove(api, "", &err), QR_EINVAL);
+    docker_api_destroy(&api);
+    fake_stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +615,11 @@ int main(void)
         cmocka_unit_test(test_set_labels_retries_out_of_sequence_with_new_version),
         cmocka_unit_test(test_set_labels_gives_up_after_bounded_attempts),
         cmocka_unit_test(test_set_labels_detects_lost_update_on_verify),
+        cmocka_unit_test(test_merge_node_state_keeps_labels_and_rejects_bad_values),
+        cmocka_unit_test(test_set_state_retries_out_of_sequence_and_keeps_labels),
+        cmocka_unit_test(test_set_state_already_so_posts_nothing),
+        cmocka_unit_test(test_set_state_refusal_carries_daemons_reason),
+        cmocka_unit_test(test_node_remove_sends_delete_without_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,8 @@
 #       view sees itself healthy).
 #   R5. confirmed: swarm re-formed first (2 of 3 managers were in east), forced reconfig
 #       through the target's agent, a survivor elected PRIMARY, writes accepted (the
-#       simulator), each step in the audit log with the operator's key and evidence digest.
+#       simulator), labels re-planned for the survivors (apply, same confirmation), each
+#       step in the audit log with the operator's key and evidence digest.
 #   R6. east back: `rejoin` plans adding its 3 members back (non-voting first) and warns
 #       about rollback files.
 # Prints `measured:` lines. Exit status: number of failed checks.
@@ -142,6 +143,11 @@ check "then the forced reconfig, then a primary" \
 view=$(rs_view "${WEST[0]}" "${WEST_M[@]}")
 wp=$(agreed_primary "$view")
 check "the simulator agrees: a west member is PRIMARY ($wp)" in_list "$wp" "${WEST_M[@]}"
+check "the labels were re-planned for the survivors under the same confirmation" \
+    grep -q "^labels re-planned for the surviving hosts" <<<"$out"
+FL=$(ctl_json "$V" status | jq -c '[.nodes[] | select(.up) | {(.name): .labels["mongo.replica"]}] | add')
+note "mongo.replica on the survivors now: $FL"
+check "both survivors carry a mongo.replica label" jqe '[.[]] | map(select(. != null)) | length == 2' <<<"$FL"
 check "writes are accepted on it" \
     quiet "$LAB" exec "${WEST[0]}" -- /usr/bin/python3 "$MONGOCLI" insert "${wp:-none}" 3
 check "the swarm answers again (docker node ls on ${V})" quiet ldocker "$V" node ls
