@@ -444,12 +444,17 @@ static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
         return;
     }
     bool has_leader = false;
-    size_t managers = 0, reachable = 0, n_unreach = 0, n_unready = 0;
-    char unreach[160] = "", unready[160] = "";
+    size_t managers = 0, reachable = 0, n_unreach = 0, n_unready = 0, n_stale = 0;
+    char unreach[160] = "", unready[160] = "", stale[160] = "";
     for (size_t i = 0; i < f->n_nodes; i++) {
         const check_docker_node_t *n = &f->node_list[i];
         has_leader |= n->leader;
-        if (strcmp(n->role, "manager") == 0) {
+        if (strcmp(n->role, "manager") == 0 && !n->reachability[0]) {
+            /* the manager role without a ManagerStatus: not in the Raft (what
+             * the other managers are after a --force-new-cluster) */
+            n_stale++;
+            list_add(stale, sizeof stale, n->hostname, NULL);
+        } else if (strcmp(n->role, "manager") == 0) {
             managers++;
             if (strcmp(n->reachability, "reachable") == 0) {
                 reachable++;
@@ -478,6 +483,13 @@ static void eval_cluster(const check_docker_facts_t *f, check_result_t *out)
         if (reachable * 2 <= managers)
             check_result_reason(out, "managers_no_quorum");
         check_result_reason(out, "managers_unreachable");
+    }
+    if (n_stale) {
+        check_result_worsen(out, CHECK_WARN,
+                            "%s hold%s the manager role but %s not in the swarm's Raft (left "
+                            "from a --force-new-cluster): docker node demote, then docker node rm",
+                            stale, n_stale > 1 ? "" : "s", n_stale > 1 ? "are" : "is");
+        check_result_reason(out, "managers_not_in_raft");
     }
     if (n_unready) {
         check_result_worsen(out, CHECK_WARN, "swarm node%s not ready: %s", n_unready > 1 ? "s" : "",

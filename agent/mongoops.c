@@ -237,8 +237,32 @@ int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *arg
         api = docker_api_new(conf->docker_socket, 30000); /* re-forming takes seconds */
         json_t *body = json_pack("{s:s, s:s?, s:b}", "ListenAddr", "0.0.0.0:2377", "AdvertiseAddr",
                                  addr, "ForceNewCluster", 1);
-        rc = api ? docker_api_request(api, "POST", "/swarm/init", body, NULL, &reply, err)
-                 : qr_err_set(err, QR_ENOMEM, "out of memory");
+        /* dockerd (20.10) spends ~20 s stopping the old Raft node and then
+         * sometimes answers HTTP 500 "context deadline exceeded" although the
+         * new cluster formed, sometimes without forming it: judge by whether
+         * the swarm answers, and try once more if it does not */
+        for (int attempt = 0; api && attempt < 2; attempt++) {
+            json_decref(reply);
+            reply = NULL;
+            rc = docker_api_request(api, "POST", "/swarm/init", body, NULL, &reply, err);
+            if (rc == 0 || !strstr(err->msg, "deadline exceeded"))
+                break;
+            json_t *probe = NULL;
+            for (int w = 0; w < 20 && !probe; w++) {
+                if (docker_api_nodes(api, &probe, &(qr_err_t){{0}}) != 0) {
+                    json_decref(probe);
+                    probe = NULL;
+                    usleep(500 * 1000);
+                }
+            }
+            if (probe) {
+                json_decref(probe);
+                rc = 0; /* formed despite the 500 */
+                break;
+            }
+        }
+        if (!api)
+            rc = qr_err_set(err, QR_ENOMEM, "out of memory");
         json_decref(body);
     }
     if (rc == 0) {

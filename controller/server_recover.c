@@ -639,8 +639,13 @@ void server__recover_tick(server_t *s)
     /* the plan is prepared by the leader, or by every controller while none
      * leads (the controller majority may be in the lost DC too: the plan is
      * ready when the operator takes over); gathering only reads */
+    /* every second until a plan is ready (the first views may still see the
+     * lost members, their hosts are marked down only after down_after_ms),
+     * then every GATHER_EVERY_MS to keep it fresh */
+    int64_t every = r->plan && json_is_true(json_object_get(r->plan, "ok")) ? GATHER_EVERY_MS
+                                                                             : 1000;
     if ((leader || !peers_leader_name(s->peers)) && !r->gathering && r->stage == X_NONE &&
-        server__now_ms(s) - r->last_gather_ms >= GATHER_EVERY_MS)
+        server__now_ms(s) - r->last_gather_ms >= every)
         gather_start(s, G_BACKGROUND);
 }
 

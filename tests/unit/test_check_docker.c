@@ -293,6 +293,36 @@ static void test_docker_two_of_three_managers_unreachable_says_no_quorum(void **
     check_docker_facts_clear(&f);
 }
 
+/* Measured in the lab: after `docker swarm init --force-new-cluster` on ai4 the
+ * other managers keep Spec.Role manager but lose their ManagerStatus (not in
+ * the Raft any more): not an unreachable majority, a cleanup to do. */
+static void test_docker_managers_left_after_force_new_cluster(void **st)
+{
+    (void)st;
+    check_docker_facts_t f;
+    check_result_t r;
+    qr_err_t err;
+    facts_from(&f, "version.json", "info_manager_ai1.json", NULL, NULL, NULL);
+    json_t *nodes = fixture("nodes_5_healthy.json");
+    for (int i = 1; i <= 2; i++) {
+        json_t *n = json_array_get(nodes, (size_t)i);
+        json_object_del(n, "ManagerStatus");
+        json_object_set_new(json_object_get(n, "Status"), "State", json_string("unknown"));
+    }
+    f.nodes_probed = true;
+    f.nodes_rc = check_docker_parse_nodes(nodes, &f, &err);
+    assert_int_equal(f.nodes_rc, 0);
+    json_decref(nodes);
+    eval(&f, &r);
+    assert_int_equal(r.status, CHECK_WARN);
+    assert_non_null(strstr(r.summary, "hold the manager role but are not in the swarm's Raft"));
+    assert_null(strstr(r.summary, "no quorum"));
+    assert_reasons(&r, "managers_not_in_raft", "nodes_not_ready", NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.values, "managers_reachable")), 1);
+    check_result_clear(&r);
+    check_docker_facts_clear(&f);
+}
+
 static void test_docker_several_nodes_not_ready_listed(void **st)
 {
     (void)st;
@@ -678,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_docker_worker_node_down_warns),
         cmocka_unit_test(test_docker_swarm_without_leader_warns),
         cmocka_unit_test(test_docker_two_of_three_managers_unreachable_says_no_quorum),
+        cmocka_unit_test(test_docker_managers_left_after_force_new_cluster),
         cmocka_unit_test(test_docker_several_nodes_not_ready_listed),
         cmocka_unit_test(test_docker_leaderless_window_explained),
         cmocka_unit_test(test_docker_manager_calls_timing_out_warn_leaderless_window),
