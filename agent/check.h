@@ -5,6 +5,7 @@
 #define QR_CHECK_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* Order matters: worse is larger, and the Nagios exit code of --once is the
  * worst status (unknown = 3). */
@@ -56,12 +57,20 @@ json_t *check_result_to_json(const check_result_t *r);
  * still going at probe_timeout_ms is reported "unknown: timed out after Ns"
  * and not started again until it returns). *state persists between runs so
  * connections (docker socket, mongod, web) are reused; state_free (may be
- * NULL) releases it at shutdown. */
+ * NULL) releases it at shutdown.
+ *
+ * never_blocks: the probe only makes kernel calls that answer from memory
+ * (ntp_adjtime, sock_diag netlink, /proc/net): no file system path that
+ * could be a hung mount, no socket to another process. Such a check runs on
+ * the event loop itself, saving two thread hand-offs per cycle; one that
+ * touches any configured path or peer must leave it false (a hung probe on
+ * the loop would stall the agent, which the deadline cannot undo). */
 struct agent_conf;
 typedef struct {
     const char *name;
     void (*run)(const struct agent_conf *conf, void **state, check_result_t *out);
     void (*state_free)(void *state);
+    bool never_blocks;
 } check_def_t;
 
 /* The checks in report order, defined in agent/checks.c. */

@@ -162,16 +162,20 @@ static void perm_bits_test(const char *dir, const struct passwd *pw, disk_facts_
     }
 }
 
+/* getpw*_r's string buffer, on the heap (see check_disk_run) */
+#define DISK_PW_BUF 4096
+
 static void probe_writable(const agent_conf_t *conf, disk_facts_t *out)
 {
-    char buf[4096], eb[128];
+    char eb[128];
     struct passwd pwbuf, *pw = NULL;
     if (!conf->install_user || !conf->install_user[0]) {
         /* our own user: the write test needs no passwd entry */
         write_test(out->datadir, out);
         return;
     }
-    int e = getpwnam_r(conf->install_user, &pwbuf, buf, sizeof buf, &pw);
+    char *buf = malloc(DISK_PW_BUF);
+    int e = buf ? getpwnam_r(conf->install_user, &pwbuf, buf, DISK_PW_BUF, &pw) : ENOMEM;
     if (!pw) {
         out->writable = -1;
         if (e)
@@ -180,6 +184,7 @@ static void probe_writable(const agent_conf_t *conf, disk_facts_t *out)
         else
             snprintf(out->write_detail, sizeof out->write_detail, "no such user: %s",
                      conf->install_user);
+        free(buf);
         return;
     }
     /* Only the user itself can really try; for anyone else (the agent runs
@@ -188,6 +193,7 @@ static void probe_writable(const agent_conf_t *conf, disk_facts_t *out)
         write_test(out->datadir, out);
     else
         perm_bits_test(out->datadir, pw, out);
+    free(buf);
 }
 
 int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
@@ -199,13 +205,15 @@ int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
     if (conf->install_user && conf->install_user[0]) {
         snprintf(out->install_user, sizeof out->install_user, "%s", conf->install_user);
     } else {
-        char buf[4096];
+        char *buf = malloc(DISK_PW_BUF);
         struct passwd pwbuf, *pw = NULL;
-        getpwuid_r(geteuid(), &pwbuf, buf, sizeof buf, &pw);
+        if (buf)
+            getpwuid_r(geteuid(), &pwbuf, buf, DISK_PW_BUF, &pw);
         if (pw)
             snprintf(out->install_user, sizeof out->install_user, "%s", pw->pw_name);
         else
             snprintf(out->install_user, sizeof out->install_user, "uid %u", (unsigned)geteuid());
+        free(buf);
     }
 
     struct stat st;
@@ -399,7 +407,15 @@ void check_disk_eval(const disk_facts_t *f, const agent_conf_t *conf, check_resu
 void check_disk_run(const agent_conf_t *conf, void **state, check_result_t *out)
 {
     (void)state;
-    disk_facts_t facts;
-    check_disk_probe(conf, &facts);
-    check_disk_eval(&facts, conf, out);
+    /* on the heap: two PATH_MAX paths on a worker's stack would stay that
+     * thread's private memory */
+    disk_facts_t *facts = malloc(sizeof *facts);
+    if (!facts) {
+        check_result_set(out, CHECK_UNKNOWN, "out of memory");
+        check_result_reason(out, "out_of_memory");
+        return;
+    }
+    check_disk_probe(conf, facts);
+    check_disk_eval(facts, conf, out);
+    free(facts);
 }

@@ -136,15 +136,32 @@ int check_envfile_probe(const agent_conf_t *conf, envfile_facts_t *out)
         close(fd);
         return 0;
     }
-    /* read up to one byte past the limit: the file may grow after fstat */
-    char *buf = malloc(ENVFILE_MAX_SIZE + 1);
+    /* read up to one byte past the limit: the file may grow after fstat.
+     * The buffer fits the file (plus room to notice growth) rather than the
+     * limit: a 1 MiB block each cycle would sit in the middle of the heap
+     * while the other checks allocate above it. */
+    size_t cap = (size_t)st.st_size + 1024;
+    if (cap > ENVFILE_MAX_SIZE + 1)
+        cap = ENVFILE_MAX_SIZE + 1;
+    char *buf = malloc(cap);
     if (!buf) {
         close(fd);
         return QR_ENOMEM;
     }
     size_t len = 0;
     while (len < ENVFILE_MAX_SIZE + 1) {
-        ssize_t r = read(fd, buf + len, ENVFILE_MAX_SIZE + 1 - len);
+        if (len == cap) { /* it grew since fstat */
+            size_t ncap = cap * 2 > ENVFILE_MAX_SIZE + 1 ? ENVFILE_MAX_SIZE + 1 : cap * 2;
+            char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                free(buf);
+                close(fd);
+                return QR_ENOMEM;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -479,14 +496,19 @@ void check_envfile_eval(const envfile_facts_t *f, const agent_conf_t *conf, chec
 void check_envfile_run(const agent_conf_t *conf, void **state, check_result_t *out)
 {
     (void)state;
-    envfile_facts_t facts;
-    if (check_envfile_probe(conf, &facts) != 0) {
-        check_envfile_facts_clear(&facts);
+    /* on the heap: a PATH_MAX path on a worker's stack would stay that
+     * thread's private memory */
+    envfile_facts_t *facts = malloc(sizeof *facts);
+    if (!facts || check_envfile_probe(conf, facts) != 0) {
+        if (facts)
+            check_envfile_facts_clear(facts);
+        free(facts);
         check_result_set(out, CHECK_UNKNOWN, "out of memory reading %s",
                          conf->env_file ? conf->env_file : "/opt/tango/tango.env");
         set_reason(out, "out_of_memory");
         return;
     }
-    check_envfile_eval(&facts, conf, out);
-    check_envfile_facts_clear(&facts);
+    check_envfile_eval(facts, conf, out);
+    check_envfile_facts_clear(facts);
+    free(facts);
 }

@@ -49,10 +49,33 @@ static void append_name(char *list, size_t size, const char *name)
     snprintf(list + len, size - len, "%s%s", len ? "," : "", name);
 }
 
+/* resolve()'s path buffers, on the heap: 16 KiB a level on the stack made
+ * this the deepest check (45 KiB with a loop device), and every worker
+ * thread that ever ran it kept those stack pages as private memory. */
+typedef struct {
+    char path[PATH_MAX], dir[PATH_MAX], line[PATH_MAX], devpath[PATH_MAX];
+} resolve_buf_t;
+
+static int resolve_in(resolve_buf_t *b, const char *sys_root, unsigned maj, unsigned min,
+                      int depth, char *disk, size_t disk_size, char *detail, size_t detail_size);
+
 static int resolve(const char *sys_root, unsigned maj, unsigned min, int depth, char *disk,
                    size_t disk_size, char *detail, size_t detail_size)
 {
-    char path[PATH_MAX], dir[PATH_MAX], line[PATH_MAX];
+    resolve_buf_t *b = malloc(sizeof *b);
+    if (!b) {
+        snprintf(detail, detail_size, "out of memory");
+        return -1;
+    }
+    int r = resolve_in(b, sys_root, maj, min, depth, disk, disk_size, detail, detail_size);
+    free(b);
+    return r;
+}
+
+static int resolve_in(resolve_buf_t *b, const char *sys_root, unsigned maj, unsigned min,
+                      int depth, char *disk, size_t disk_size, char *detail, size_t detail_size)
+{
+    char *path = b->path, *dir = b->dir, *line = b->line;
     char eb[128];
     if (depth > HOST_MAX_DEPTH) {
         snprintf(detail, detail_size, "block device stack deeper than %d levels", HOST_MAX_DEPTH);
@@ -63,21 +86,21 @@ static int resolve(const char *sys_root, unsigned maj, unsigned min, int depth, 
         snprintf(detail, detail_size, "device %u:%u is not a block device", maj, min);
         return -1;
     }
-    snprintf(path, sizeof path, "%s/dev/block/%u:%u", sys_root, maj, min);
+    snprintf(path, PATH_MAX, "%s/dev/block/%u:%u", sys_root, maj, min);
     if (!realpath(path, dir)) {
         snprintf(detail, detail_size, "%s: %s", path, strerror_r(errno, eb, sizeof eb));
         return -1;
     }
     /* a partition's directory sits inside its disk's */
-    if (path_join(path, sizeof path, dir, "/partition") == 0 && access(path, F_OK) == 0) {
+    if (path_join(path, PATH_MAX, dir, "/partition") == 0 && access(path, F_OK) == 0) {
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir)
             *slash = '\0';
     }
     const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
 
-    if (path_join(path, sizeof path, dir, "/loop/backing_file") == 0 &&
-        read_line(path, line, sizeof line) == 0) {
+    if (path_join(path, PATH_MAX, dir, "/loop/backing_file") == 0 &&
+        read_line(path, line, PATH_MAX) == 0) {
         char *del = strstr(line, " (deleted)");
         if (del)
             *del = '\0';
@@ -92,19 +115,19 @@ static int resolve(const char *sys_root, unsigned maj, unsigned min, int depth, 
     }
 
     /* device mapper (LVM, LUKS) and md RAID: judge the devices underneath */
-    DIR *d = path_join(path, sizeof path, dir, "/slaves") == 0 ? opendir(path) : NULL;
+    DIR *d = path_join(path, PATH_MAX, dir, "/slaves") == 0 ? opendir(path) : NULL;
     if (d) {
         int result = 0, count = 0;
         struct dirent *de;
         while ((de = readdir(d))) {
             if (de->d_name[0] == '.')
                 continue;
-            char devpath[PATH_MAX];
+            char *devpath = b->devpath;
             unsigned smaj, smin;
             int r;
-            int dn = snprintf(devpath, sizeof devpath, "%s/slaves/%s/dev", dir, de->d_name);
-            if (dn < 0 || (size_t)dn >= sizeof devpath ||
-                read_line(devpath, line, sizeof line) != 0 ||
+            int dn = snprintf(devpath, PATH_MAX, "%s/slaves/%s/dev", dir, de->d_name);
+            if (dn < 0 || (size_t)dn >= PATH_MAX ||
+                read_line(devpath, line, PATH_MAX) != 0 ||
                 sscanf(line, "%u:%u", &smaj, &smin) != 2) {
                 snprintf(detail, detail_size, "cannot read %.100s", devpath);
                 r = -1;
@@ -122,8 +145,8 @@ static int resolve(const char *sys_root, unsigned maj, unsigned min, int depth, 
             return result;
     }
 
-    if (path_join(path, sizeof path, dir, "/queue/rotational") != 0 ||
-        read_line(path, line, sizeof line) != 0 || (strcmp(line, "0") && strcmp(line, "1"))) {
+    if (path_join(path, PATH_MAX, dir, "/queue/rotational") != 0 ||
+        read_line(path, line, PATH_MAX) != 0 || (strcmp(line, "0") && strcmp(line, "1"))) {
         snprintf(detail, detail_size, "cannot read %s/queue/rotational", name);
         return -1;
     }

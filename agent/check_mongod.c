@@ -316,7 +316,8 @@ double check_mongod_lag_s(const check_mongod_facts_t *f, size_t i)
     if (!p || !m->has_optime || !p->has_optime || m->health == 0 || m->arbiter ||
         m->state == 7 /* ARBITER */)
         return -1;
-    double lag = (double)(p->optime_date_ms - m->optime_date_ms) / 1000.0;
+    /* in double: the dates come from the server and may be anything */
+    double lag = ((double)p->optime_date_ms - (double)m->optime_date_ms) / 1000.0;
     return lag > 0 ? lag : 0;
 }
 
@@ -535,6 +536,16 @@ static void hosts_str(const agent_conf_t *conf, char *buf, size_t len)
     mongoc_uri_destroy(uri);
 }
 
+/* {name: 1}. Not BCON_NEW: its parser keeps a 100-level stack in its frame,
+ * ~20 KiB of a worker's stack that then stays that thread's private memory
+ * (and is zeroed on every call). */
+static bson_t *cmd_new(const char *name)
+{
+    bson_t *b = bson_new();
+    BSON_APPEND_INT32(b, name, 1);
+    return b;
+}
+
 void check_mongod_probe(mongoc_client_t *client, const agent_conf_t *conf, check_mongod_facts_t *f)
 {
     qr_err_t err = {""};
@@ -543,12 +554,12 @@ void check_mongod_probe(mongoc_client_t *client, const agent_conf_t *conf, check
     hosts_str(conf, f->hosts, sizeof f->hosts);
     f->timeout_ms = conf && conf->mongo_timeout_ms > 0 ? conf->mongo_timeout_ms : 2000;
 
-    bson_t *cmd = BCON_NEW("hello", BCON_INT32(1));
+    bson_t *cmd = cmd_new("hello");
     f->hello_rc = check_mongod_command(client, "admin", cmd, &reply, NULL, &err);
     bson_destroy(cmd);
     if (f->hello_rc == QR_EREFUSED) { /* before 4.4.2/5.0: no hello, ask isMaster */
         bson_destroy(&reply);
-        cmd = BCON_NEW("isMaster", BCON_INT32(1));
+        cmd = cmd_new("isMaster");
         f->hello_rc = check_mongod_command(client, "admin", cmd, &reply, NULL, &err);
         bson_destroy(cmd);
     }
@@ -562,7 +573,7 @@ void check_mongod_probe(mongoc_client_t *client, const agent_conf_t *conf, check
     if (!f->in_replset && !f->replset_uninitiated)
         return;
 
-    cmd = BCON_NEW("replSetGetStatus", BCON_INT32(1));
+    cmd = cmd_new("replSetGetStatus");
     f->status_rc = check_mongod_command(client, "admin", cmd, &reply, &code, &err);
     bson_destroy(cmd);
     f->status_code = code;
@@ -574,7 +585,7 @@ void check_mongod_probe(mongoc_client_t *client, const agent_conf_t *conf, check
         return;
     }
 
-    cmd = BCON_NEW("replSetGetConfig", BCON_INT32(1));
+    cmd = cmd_new("replSetGetConfig");
     f->config_rc = check_mongod_command(client, "admin", cmd, &reply, NULL, &err);
     bson_destroy(cmd);
     if (!f->config_rc)

@@ -1,5 +1,5 @@
-/* ports check: TCP listeners from a sock_diag dump (or /proc/net/tcp*), UDP
- * sockets from /proc/net/udp*, a best-effort socket-owner search for the
+/* ports check: TCP listeners and UDP sockets from sock_diag dumps (or
+ * /proc/net/tcp*, udp*), a best-effort socket-owner search for the
  * VXLAN port, and a pure evaluator. */
 #include "check_ports.h"
 
@@ -105,18 +105,50 @@ static void read_net_file(const agent_conf_t *conf, const char *proc_root, int w
     fclose(fp);
 }
 
-/* One NETLINK_SOCK_DIAG dump of the TCP sockets of a family in state
- * LISTEN. Reading /proc/net/tcp walks the whole established-connection hash
- * table (sized by RAM: ~3.5 ms of CPU per file on a 24 GB machine, more on
- * big servers); the diag dump with a state filter only walks the listeners
- * (~0.02 ms). Returns 0 or -errno. */
-static int diag_dump_listeners(const agent_conf_t *conf, int family, ports_facts_t *out)
+/* The NETLINK_SOCK_DIAG socket the check keeps between runs (opening two
+ * sockets per cycle cost more than the dumps themselves). */
+typedef struct {
+    int fd; /* -1: none open */
+    uint32_t seq;
+} diag_sock_t;
+
+static int diag_open(diag_sock_t *d)
 {
-    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd < 0)
+    if (d->fd >= 0)
+        return 0;
+    d->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (d->fd < 0)
         return -errno;
+    /* the kernel answers a dump from memory, in recv(): this is a guard */
     struct timeval tv = {.tv_sec = 2};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(d->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return 0;
+}
+
+static void diag_close(diag_sock_t *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
+}
+
+/* One NETLINK_SOCK_DIAG dump of a family's TCP sockets in state LISTEN, or
+ * of its UDP sockets (any state), keeping the ones the check cares about
+ * (the same choice as read_net_file). Reading /proc/net/tcp walks the whole
+ * established-connection hash table (sized by RAM: ~3.5 ms of CPU per file
+ * on a 24 GB machine, more on big servers); the diag dump with a state
+ * filter only walks the listeners (~0.02 ms). For UDP the kernel walks the
+ * same table either way, but once per family and without formatting text
+ * (/proc/net/udp restarts its walk for every read). Messages of an earlier,
+ * interrupted dump (another sequence number) are skipped. Returns 0 or
+ * -errno; on an error the socket is closed, so the next run starts clean. */
+static int diag_dump(const agent_conf_t *conf, diag_sock_t *d, int family, bool udp,
+                     ports_facts_t *out)
+{
+    int rc = diag_open(d);
+    if (rc)
+        return rc;
+    uint32_t seq = ++d->seq;
     struct {
         struct nlmsghdr nlh;
         struct inet_diag_req_v2 req;
@@ -125,20 +157,19 @@ static int diag_dump_listeners(const agent_conf_t *conf, int family, ports_facts
     msg.nlh.nlmsg_len = sizeof msg;
     msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.nlh.nlmsg_seq = 1;
+    msg.nlh.nlmsg_seq = seq;
     msg.req.sdiag_family = (uint8_t)family;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = 1u << PORTS_TCP_LISTEN;
-    if (send(fd, &msg, sizeof msg, 0) != (ssize_t)sizeof msg) {
-        int e = errno;
-        close(fd);
-        return -e;
+    msg.req.sdiag_protocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+    msg.req.idiag_states = udp ? ~0u : 1u << PORTS_TCP_LISTEN;
+    if (send(d->fd, &msg, sizeof msg, 0) != (ssize_t)sizeof msg) {
+        rc = -errno;
+        diag_close(d);
+        return rc;
     }
     /* aligned for struct nlmsghdr */
     long buf[8192 / sizeof(long)];
-    int rc = 0;
     for (bool done = false; !done;) {
-        ssize_t len = recv(fd, buf, sizeof buf, 0);
+        ssize_t len = recv(d->fd, buf, sizeof buf, 0);
         if (len < 0 && errno == EINTR)
             continue;
         if (len <= 0) {
@@ -147,6 +178,8 @@ static int diag_dump_listeners(const agent_conf_t *conf, int family, ports_facts
         }
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
              h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_seq != seq)
+                continue;
             if (h->nlmsg_type == NLMSG_DONE) {
                 done = true;
                 break;
@@ -162,11 +195,16 @@ static int diag_dump_listeners(const agent_conf_t *conf, int family, ports_facts
                 continue;
             const struct inet_diag_msg *m = NLMSG_DATA(h);
             unsigned port = ntohs(m->id.idiag_sport);
-            if (m->idiag_state != PORTS_TCP_LISTEN ||
-                !port_in(conf->tcp_ports, conf->n_tcp_ports, port))
+            bool keep = udp ? (port == PORTS_VXLAN ||
+                               (m->idiag_state == PORTS_UDP_BOUND &&
+                                port_in(conf->udp_ports, conf->n_udp_ports, port)))
+                            : (m->idiag_state == PORTS_TCP_LISTEN &&
+                               port_in(conf->tcp_ports, conf->n_tcp_ports, port));
+            if (!keep)
                 continue;
             ports_socket_t s;
             memset(&s, 0, sizeof s);
+            s.udp = udp;
             s.family = family == AF_INET6 ? 6 : 4;
             s.state = m->idiag_state;
             s.port = (uint16_t)port;
@@ -179,17 +217,19 @@ static int diag_dump_listeners(const agent_conf_t *conf, int family, ports_facts
                 out->dropped++;
         }
     }
-    close(fd);
+    if (rc)
+        diag_close(d);
     return rc;
 }
 
-/* TCP listeners via sock_diag; on any failure (no netlink in a sandbox, an
- * old kernel) the partial result is dropped and the caller reads /proc. */
-static bool tcp_listeners_diag(const agent_conf_t *conf, ports_facts_t *out)
+/* TCP listeners or UDP sockets of both families via sock_diag; on any
+ * failure (no netlink in a sandbox, an old kernel, udp_diag not loadable)
+ * the partial result is dropped and the caller reads /proc. */
+static bool sockets_diag(const agent_conf_t *conf, diag_sock_t *d, bool udp, ports_facts_t *out)
 {
     size_t n0 = out->n, d0 = out->dropped;
-    if (diag_dump_listeners(conf, AF_INET, out) == 0) {
-        int r6 = diag_dump_listeners(conf, AF_INET6, out);
+    if (diag_dump(conf, d, AF_INET, udp, out) == 0) {
+        int r6 = diag_dump(conf, d, AF_INET6, udp, out);
         /* IPv6 disabled: the family is simply absent */
         if (r6 == 0 || r6 == -EAFNOSUPPORT || r6 == -ENOENT)
             return true;
@@ -262,15 +302,24 @@ static void find_owners(const char *proc_root, ports_facts_t *out)
     closedir(proc);
 }
 
-static void probe_sockets(const agent_conf_t *conf, const char **proc_root, ports_facts_t *out)
+/* d: the kept netlink socket, or NULL for one used for this probe only. */
+static void probe_sockets(const agent_conf_t *conf, const char **proc_root, diag_sock_t *d,
+                          ports_facts_t *out)
 {
     memset(out, 0, sizeof *out);
     if (!*proc_root) {
+        diag_sock_t once = {.fd = -1};
+        diag_sock_t *ds = d ? d : &once;
         *proc_root = "/proc";
-        out->tcp_from_diag = tcp_listeners_diag(conf, out);
+        out->tcp_from_diag = sockets_diag(conf, ds, false, out);
+        out->udp_from_diag = sockets_diag(conf, ds, true, out);
+        if (!d)
+            diag_close(&once);
     }
     for (int i = 0; i < PORTS_NET_N; i++) {
         if (out->tcp_from_diag && (i == PORTS_NET_TCP || i == PORTS_NET_TCP6))
+            continue;
+        if (out->udp_from_diag && (i == PORTS_NET_UDP || i == PORTS_NET_UDP6))
             continue;
         read_net_file(conf, *proc_root, i, out);
     }
@@ -278,7 +327,7 @@ static void probe_sockets(const agent_conf_t *conf, const char **proc_root, port
 
 int check_ports_probe(const agent_conf_t *conf, const char *proc_root, ports_facts_t *out)
 {
-    probe_sockets(conf, &proc_root, out);
+    probe_sockets(conf, &proc_root, NULL, out);
     find_owners(proc_root, out);
     return 0;
 }
@@ -417,6 +466,7 @@ void check_ports_eval(const ports_facts_t *f, const agent_conf_t *conf, check_re
                         json_pack("{s:i, s:b, s:o}", "port", PORTS_VXLAN, "conflict",
                                   conflict_text[0] != '\0', "holders", holders));
     json_object_set_new(v, "tcp_source", json_string(f->tcp_from_diag ? "sock_diag" : "proc"));
+    json_object_set_new(v, "udp_source", json_string(f->udp_from_diag ? "sock_diag" : "proc"));
     if (f->dropped)
         json_object_set_new(v, "sockets_dropped", json_integer((json_int_t)f->dropped));
 
@@ -494,9 +544,19 @@ static void cache_store(owner_cache_t *c, const ports_facts_t *f)
     c->denied = f->fd_dirs_denied;
 }
 
+/* What run() keeps between cycles. */
+typedef struct {
+    owner_cache_t cache;
+    diag_sock_t diag;
+} ports_state_t;
+
 void check_ports_state_free(void *state)
 {
-    free(state);
+    ports_state_t *st = state;
+    if (!st)
+        return;
+    diag_close(&st->diag);
+    free(st);
 }
 
 void check_ports_run(const agent_conf_t *conf, void **state, check_result_t *out)
@@ -507,11 +567,16 @@ void check_ports_run(const agent_conf_t *conf, void **state, check_result_t *out
         check_result_reason(out, "out_of_memory");
         return;
     }
-    if (state && !*state)
-        *state = calloc(1, sizeof(owner_cache_t));
-    owner_cache_t *cache = state ? *state : NULL;
+    if (state && !*state) {
+        ports_state_t *st = calloc(1, sizeof *st);
+        if (st)
+            st->diag.fd = -1;
+        *state = st;
+    }
+    ports_state_t *st = state ? *state : NULL;
+    owner_cache_t *cache = st ? &st->cache : NULL;
     const char *proc_root = NULL;
-    probe_sockets(conf, &proc_root, facts);
+    probe_sockets(conf, &proc_root, st ? &st->diag : NULL, facts);
     if (!cache || !cache_apply(cache, facts)) {
         find_owners(proc_root, facts);
         if (cache)

@@ -1,5 +1,5 @@
 /* ports check: which of the required TCP/UDP ports have a local listener
- * (from /proc/net/{tcp,tcp6,udp,udp6}), and whether UDP 4789, Docker's
+ * (sock_diag dumps, or /proc/net/{tcp,tcp6,udp,udp6}), and whether UDP 4789, Docker's
  * overlay VXLAN port, is taken by something other than the docker daemon.
  * See docs/checks.md "ports". */
 #ifndef QR_CHECK_PORTS_H
@@ -40,6 +40,7 @@ typedef struct {
     int fd_dirs_denied; /* /proc/PID/fd dirs we could not read in the owner search */
     bool owner_search_done;
     bool tcp_from_diag; /* TCP listeners came from sock_diag, not /proc/net/tcp* */
+    bool udp_from_diag; /* UDP sockets came from sock_diag, not /proc/net/udp* */
 } ports_facts_t;
 
 /* Gathers the sockets on the ports we care about: TCP listeners on
@@ -47,7 +48,8 @@ typedef struct {
  * 4789. proc_root NULL is the live system: TCP listeners come from a
  * NETLINK_SOCK_DIAG dump filtered to LISTEN (reading /proc/net/tcp costs
  * milliseconds of CPU on a big machine), falling back to /proc/net/tcp{,6}
- * if netlink is not available; UDP from /proc/net/udp{,6}. A proc_root path
+ * if netlink is not available; UDP the same way (a dump of every UDP socket,
+ * /proc/net/udp{,6} as the fallback). A proc_root path
  * (tests, fixtures) reads all four files under <proc_root>/net. For a 4789
  * socket with an inode, finds the owning process through <proc_root>/PID/fd
  * (best effort). Returns 0; unreadable files are recorded in net_errno. */

@@ -1,4 +1,5 @@
-/* The check scheduler: one uv_work_t per check, a deadline timer per cycle. */
+/* The check scheduler: one uv_work_t per check that may block, a deadline
+ * timer per cycle; the checks flagged never_blocks run on the loop. */
 #include "runner.h"
 
 #include <stdlib.h>
@@ -45,6 +46,14 @@ static bool enabled(const agent_conf_t *c, const char *name)
         if (strcmp(m[i].n, name) == 0)
             return m[i].on;
     return true;
+}
+
+size_t runner_pool_threads(const check_def_t *defs, size_t n_defs)
+{
+    size_t n = 2;
+    for (size_t i = 0; i < n_defs; i++)
+        n += !defs[i].never_blocks;
+    return n;
 }
 
 runner_t *runner_new(uv_loop_t *loop, const agent_conf_t *conf)
@@ -165,8 +174,12 @@ int runner_start(runner_t *s, runner_done_cb cb, void *arg)
     s->cb = cb;
     s->arg = arg;
     s->waiting = 0;
+    /* the probes that may block go to the threadpool first, so they run
+     * while the loop does the ones that cannot block */
     for (size_t i = 0; i < s->n; i++) {
         slot_t *sl = &s->slots[i];
+        if (sl->def->never_blocks)
+            continue;
         if (sl->in_flight) {
             check_result_init(&s->current[i], sl->def->name);
             check_result_set(&s->current[i], CHECK_UNKNOWN,
@@ -189,6 +202,13 @@ int runner_start(runner_t *s, runner_done_cb cb, void *arg)
             check_result_init(&s->current[i], sl->def->name);
             check_result_set(&s->current[i], CHECK_UNKNOWN, "could not start the probe");
         }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        slot_t *sl = &s->slots[i];
+        if (!sl->def->never_blocks)
+            continue;
+        check_result_init(&s->current[i], sl->def->name);
+        sl->def->run(s->conf, &sl->state, &s->current[i]);
     }
     if (s->waiting == 0) {
         cycle_finish(s);

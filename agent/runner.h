@@ -1,7 +1,10 @@
 /* Runs the enabled checks of one cycle on worker threads with a deadline.
  * A check still running at the deadline is reported "unknown: timed out
  * after Ns" and is not started again until its hung run returns, so a hung
- * NFS mount costs one worker thread, never the event loop. */
+ * NFS mount costs one worker thread, never the event loop. Checks flagged
+ * never_blocks (check.h: only kernel calls answered from memory) run on the
+ * loop thread inside runner_start instead, after the others were queued:
+ * each worker hand-off costs two context switches and a wake-up. */
 #ifndef QR_RUNNER_H
 #define QR_RUNNER_H
 
@@ -14,6 +17,11 @@
 
 typedef struct runner runner_t;
 typedef void (*runner_done_cb)(runner_t *s, void *arg);
+
+/* The libuv threadpool size the agent needs for these checks: one worker
+ * per check that may block (a hung one keeps its worker), plus two for the
+ * agent's commands. Set as UV_THREADPOOL_SIZE before the first queued work. */
+size_t runner_pool_threads(const check_def_t *defs, size_t n_defs);
 
 /* Creates a scheduler for conf's enabled checks (conf borrowed). */
 runner_t *runner_new(uv_loop_t *loop, const agent_conf_t *conf);

@@ -446,6 +446,26 @@ static void test_envfile_over_one_mib_is_refused(void **state)
     unlink(path);
 }
 
+/* The read buffer is sized from fstat and grows when the file turns out
+ * longer (it grew since, or it is a /proc file that says size 0): every
+ * byte is still read. /proc/self/status is a regular file of st_size 0 and
+ * over 1 KiB of text. */
+static void test_envfile_file_longer_than_its_stat_size_is_read_whole(void **state)
+{
+    (void)state;
+    agent_conf_t c;
+    memset(&c, 0, sizeof c);
+    c.env_file = (char *)"/proc/self/status";
+    envfile_facts_t f;
+    assert_int_equal(check_envfile_probe(&c, &f), 0);
+    assert_int_equal(f.sys_errno, 0);
+    assert_false(f.too_big);
+    assert_false(f.not_regular);
+    assert_true(f.size > 1024 + 1); /* past the first buffer of st_size + 1 KiB */
+    assert_true(f.size < 64 * 1024);
+    check_envfile_facts_clear(&f);
+}
+
 /* Random bytes biased towards the characters the parser cares about: no
  * crash, no leak, and always a judged result (ASan/LSan watch this). */
 static void test_envfile_random_input_never_crashes(void **state)
@@ -497,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_envfile_missing_file_fails),
         cmocka_unit_test(test_envfile_fifo_and_directory_are_refused_without_blocking),
         cmocka_unit_test(test_envfile_over_one_mib_is_refused),
+        cmocka_unit_test(test_envfile_file_longer_than_its_stat_size_is_read_whole),
         cmocka_unit_test(test_envfile_random_input_never_crashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -420,6 +420,78 @@ static void test_ports_live_sock_diag_agrees_with_proc_files(void **state)
     close(fd);
 }
 
+/* A bound UDP socket on an ephemeral loopback port is found by the live
+ * path (sock_diag, through the netlink socket the check keeps in its state
+ * across runs) and by reading /proc/net/udp; a connected one on the same
+ * kind of port is not "bound", and a port nobody holds is missing. */
+static void test_ports_live_udp_sock_diag_agrees_with_proc_files(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    int port = ntohs(sa.sin_port);
+    /* a connected UDP socket (state ESTABLISHED) on another port */
+    int cfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(cfd >= 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    struct sockaddr_in ca;
+    sl = sizeof ca;
+    assert_int_equal(getsockname(cfd, (struct sockaddr *)&ca, &sl), 0);
+    int cport = ntohs(ca.sin_port);
+
+    agent_conf_t c;
+    memset(&c, 0, sizeof c);
+    c.udp_ports[0] = port;
+    c.udp_ports[1] = cport;
+    c.n_udp_ports = 2;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    bool have_diag = nl >= 0;
+    if (nl >= 0)
+        close(nl);
+
+    char key[16], ckey[16];
+    snprintf(key, sizeof key, "%d", port);
+    snprintf(ckey, sizeof ckey, "%d", cport);
+    void *st = NULL;
+    ports_facts_t *f = malloc(sizeof *f);
+    assert_non_null(f);
+    /* runs 0 and 1: the live path with a kept state; run 2: /proc files */
+    for (int pass = 0; pass < 3; pass++) {
+        check_result_t r;
+        check_result_init(&r, "ports");
+        if (pass < 2) {
+            check_ports_run(&c, &st, &r);
+            assert_non_null(st);
+        } else {
+            check_ports_probe(&c, "/proc", f);
+            check_ports_eval(f, &c, &r);
+        }
+        json_t *udp = json_object_get(r.values, "udp");
+        json_t *mine = json_object_get(udp, key);
+        assert_true(json_is_true(json_object_get(mine, "listening")));
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(mine, "addresses"), 0)), "127.0.0.1");
+        assert_true(json_is_false(json_object_get(json_object_get(udp, ckey), "listening")));
+        assert_int_equal(r.status, CHECK_WARN);
+        assert_summary_has(&r, ckey);
+        const char *source = json_string_value(json_object_get(r.values, "udp_source"));
+        if (pass == 2 || !have_diag)
+            assert_string_equal(source, "proc");
+        else
+            assert_string_equal(source, "sock_diag");
+        check_result_clear(&r);
+    }
+    check_ports_state_free(st);
+    free(f);
+    close(cfd);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_ports_probe_on_real_proc),
         cmocka_unit_test(test_ports_real_user_socket_on_4789_is_found_and_named),
         cmocka_unit_test(test_ports_live_sock_diag_agrees_with_proc_files),
+        cmocka_unit_test(test_ports_live_udp_sock_diag_agrees_with_proc_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
  * socket that accepts the connection and never answers (what dockerd does
  * while the swarm has no leader), with the check's own timeout far longer
  * than the runner's deadline. The test holds the connection and decides
- * when the probe returns by closing it. */
+ * when the probe returns by closing it. Checks flagged never_blocks run on
+ * the loop thread itself: only those whose probe cannot wait on anything. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -496,6 +497,140 @@ static void test_runner_destroy_while_probe_hung_is_safe_when_it_returns(void **
     /* the parent's fixture is untouched: the child had its own copy */
 }
 
+/* ---- checks on the loop thread (never_blocks) ------------------------------ */
+
+/* Only probes made of kernel calls answered from memory may run on the loop:
+ * ntp (ntp_adjtime) and ports (sock_diag netlink, /proc). Every check that
+ * touches a configured path (disk, host: the data dir, maybe NFS; envfile)
+ * or talks to a peer (docker, mongod, web) must stay on the threadpool, where
+ * a hang costs a worker and the deadline still reports it. */
+static void test_runner_only_memory_probes_run_on_the_loop(void **state)
+{
+    (void)state;
+    static const char *may_block[] = {"docker", "disk", "mongod", "web", "envfile", "host"};
+    static const char *on_loop[] = {"ntp", "ports"};
+    size_t flagged = 0, blocking = 0;
+    for (size_t i = 0; i < check_defs_count; i++) {
+        const check_def_t *d = &check_defs[i];
+        bool listed_loop = false;
+        for (size_t k = 0; k < sizeof on_loop / sizeof on_loop[0]; k++)
+            listed_loop |= strcmp(d->name, on_loop[k]) == 0;
+        for (size_t k = 0; k < sizeof may_block / sizeof may_block[0]; k++)
+            if (strcmp(d->name, may_block[k]) == 0 && d->never_blocks)
+                fail_msg("check %s can block but is flagged never_blocks", d->name);
+        if (d->never_blocks && !listed_loop)
+            fail_msg("check %s is flagged never_blocks: review that its probe cannot wait on a "
+                     "mount or a peer, then add it to on_loop here",
+                     d->name);
+        flagged += d->never_blocks;
+        blocking += !d->never_blocks;
+    }
+    assert_int_equal(flagged, 2);
+    assert_int_equal(blocking, 6);
+    /* one worker per check that may hang, two for the agent's commands */
+    assert_int_equal(runner_pool_threads(check_defs, check_defs_count), 8);
+}
+
+/* Injected checks: where each ran, and one that hangs until released. */
+static uv_thread_t loop_thread;
+static uv_thread_t ran_on[2];
+static int ran_count[2];
+static uv_mutex_t gate_mu;
+static uv_cond_t gate_cv;
+static bool gate_open;
+
+static void run_inline(const struct agent_conf *conf, void **st, check_result_t *out)
+{
+    (void)conf;
+    (void)st;
+    ran_on[0] = uv_thread_self();
+    ran_count[0]++;
+    check_result_set(out, CHECK_OK, "ran inline");
+}
+
+static void run_gated(const struct agent_conf *conf, void **st, check_result_t *out)
+{
+    (void)conf;
+    (void)st;
+    ran_on[1] = uv_thread_self();
+    ran_count[1]++;
+    uv_mutex_lock(&gate_mu);
+    while (!gate_open)
+        uv_cond_wait(&gate_cv, &gate_mu);
+    uv_mutex_unlock(&gate_mu);
+    check_result_set(out, CHECK_OK, "ran on a worker");
+}
+
+static void gate_set(bool open)
+{
+    uv_mutex_lock(&gate_mu);
+    gate_open = open;
+    uv_cond_broadcast(&gate_cv);
+    uv_mutex_unlock(&gate_mu);
+}
+
+/* A never_blocks check runs on the loop thread inside runner_start; a check
+ * that may block runs on a worker, and when it hangs the loop check still
+ * reports, the hung one times out at the deadline, and the loop kept
+ * turning. */
+static void test_runner_never_blocks_check_runs_on_the_loop_beside_a_hung_worker(void **state)
+{
+    fx_t *fx = *state;
+    static const check_def_t defs[] = {
+        {"gated", run_gated, NULL, false},
+        {"inline", run_inline, NULL, true},
+    };
+    /* enabled() lets unknown names through */
+    fx->conf->probe_timeout_ms = 300;
+    uv_mutex_init(&gate_mu);
+    uv_cond_init(&gate_cv);
+    gate_set(true);
+    memset(ran_count, 0, sizeof ran_count);
+    loop_thread = uv_thread_self();
+    runner_t *r = runner_new_defs(&fx->loop, fx->conf, defs, 2);
+    assert_non_null(r);
+    cur_runner = r;
+
+    /* a normal cycle: both report, in table order */
+    cycle(fx, r);
+    size_t n;
+    const check_result_t *res = runner_results(r, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(res[0].name, "gated");
+    assert_string_equal(res[0].summary, "ran on a worker");
+    assert_string_equal(res[1].name, "inline");
+    assert_string_equal(res[1].summary, "ran inline");
+    assert_true(uv_thread_equal(&ran_on[0], &loop_thread));
+    assert_false(uv_thread_equal(&ran_on[1], &loop_thread));
+
+    /* the worker check hangs: the inline one still reports at once */
+    gate_set(false);
+    pulse_reset(&fx->pulse);
+    double ms = cycle(fx, r);
+    res = runner_results(r, &n);
+    assert_true(timed_out(&res[0]));
+    assert_string_equal(res[1].summary, "ran inline");
+    assert_int_equal(ran_count[0], 2);
+    assert_true(ms >= 250 && ms < 5000);
+    assert_true(fx->pulse.max_gap_ns < 200 * 1000000ULL);
+    assert_int_equal(runner_in_flight(r), 1);
+
+    /* still hung next cycle: not started again, inline runs again */
+    cycle(fx, r);
+    res = runner_results(r, &n);
+    assert_non_null(strstr(res[0].summary, "still hung"));
+    assert_string_equal(res[1].summary, "ran inline");
+    assert_int_equal(ran_count[0], 3);
+    assert_int_equal(ran_count[1], 2);
+
+    gate_set(true);
+    want_in_flight = 0;
+    assert_true(run_until(fx, reached_in_flight, 10000));
+    assert_int_equal(runner_destroy(&r), 0);
+    uv_cond_destroy(&gate_cv);
+    uv_mutex_destroy(&gate_mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +648,10 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_runner_destroy_while_probe_hung_is_safe_when_it_returns, fx_setup, fx_teardown),
+        cmocka_unit_test(test_runner_only_memory_probes_run_on_the_loop),
+        cmocka_unit_test_setup_teardown(
+            test_runner_never_blocks_check_runs_on_the_loop_beside_a_hung_worker, fx_setup,
+            fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
