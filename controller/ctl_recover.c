@@ -359,7 +359,12 @@ static json_t *relabel(const ctl_opts_t *o)
         int rc = ctl_request(o, "apply", 0, NULL, &res, &err);
         if (rc == 0)
             return json_pack("{s:b, s:o}", "ok", 1, "apply", res);
-        if (rc != QR_EREFUSED && rc != QR_ESTALE && rc != QR_EUNAVAIL)
+        /* only a refusal that goes away by itself is worth waiting for: the
+         * swarm's freshly re-formed quorum not yet in the reports, or
+         * reports older than the last change */
+        if (!(rc == QR_ESTALE || rc == QR_EUNAVAIL ||
+              (rc == QR_EREFUSED &&
+               (strstr(err.msg, "manager quorum") || strstr(err.msg, "stale")))))
             break;
         sleep(1);
     }
