@@ -23,6 +23,8 @@ typedef struct {
     zuv_t *zuv;
     const agent_controller_t *conf;
     agent_t *agent;
+    int64_t last_rx_ms; /* loop time of the last message from this controller */
+    unsigned rebuilds;
 } link_t;
 
 typedef struct {
@@ -333,6 +335,7 @@ static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)
     link_t *l = arg;
     agent_t *a = l->agent;
     (void)z;
+    l->last_rx_ms = (int64_t)uv_now(a->loop);
     zframe_t *f = zmsg_first(*msg_p);
     wire_env_t *env = NULL;
     qr_err_t err = {{0}};
@@ -388,6 +391,8 @@ static void on_cycle_timer(uv_timer_t *t)
         log_warnx("event=cycle_overrun cycle=%llu", (unsigned long long)a->cycle);
 }
 
+static void links_check(agent_t *a);
+
 static void on_hb_timer(uv_timer_t *t)
 {
     agent_t *a = t->data;
@@ -400,6 +405,7 @@ static void on_hb_timer(uv_timer_t *t)
     env.body_case = QUORATE__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     send_env(a, &env, false); /* a stale heartbeat says nothing: never queued */
+    links_check(a);
 }
 
 static void on_wd_timer(uv_timer_t *t)
@@ -434,6 +440,53 @@ int agent_new(uv_loop_t *loop, agent_conf_t *conf, agent_t **out, qr_err_t *err)
     return 0;
 }
 
+/* Opens (or reopens) the DEALER of one controller link. */
+static int link_open(agent_t *a, link_t *l, qr_err_t *err)
+{
+    l->sock = zsock_new(ZMQ_DEALER);
+    if (!l->sock)
+        return qr_err_set(err, QR_EIO, "cannot create a socket");
+    zuv_sockopts(l->sock, WIRE_MAX_FRAME, 1000);
+    zsock_set_immediate(l->sock, 1); /* no queueing towards unconnected peers */
+    if (a->conf->curve) {
+        zcert_apply(a->cert, l->sock);
+        zsock_set_curve_serverkey(l->sock, l->conf->public_key);
+    }
+    if (zsock_connect(l->sock, "%s", l->conf->endpoint) != 0) {
+        zsock_destroy(&l->sock);
+        return qr_err_set(err, QR_EINVAL, "cannot connect to %s", l->conf->endpoint);
+    }
+    l->zuv = zuv_new(a->loop, l->sock, on_message, l);
+    l->last_rx_ms = (int64_t)uv_now(a->loop);
+    return 0;
+}
+
+/* libzmq never reconnects a connecting socket after a protocol error (a
+ * frame above ZMQ_MAXMSGSIZE) or a ZAP refusal: a controller that has said
+ * nothing for LINK_SILENCE_MS (it pings its up agents every 2 s) gets a new
+ * socket, hence a new connection and handshake. */
+#define LINK_SILENCE_MS 10000
+static void links_check(agent_t *a)
+{
+    int64_t now = (int64_t)uv_now(a->loop);
+    for (size_t i = 0; i < a->n_links; i++) {
+        link_t *l = &a->links[i];
+        if (now - l->last_rx_ms < LINK_SILENCE_MS)
+            continue;
+        long long silent = (long long)(now - l->last_rx_ms);
+        zuv_destroy(&l->zuv);
+        zsock_destroy(&l->sock);
+        qr_err_t err = {{0}};
+        l->rebuilds++;
+        if (link_open(a, l, &err) != 0)
+            log_warnx("event=controller_link_failed endpoint=%s reason=\"%s\"", l->conf->endpoint,
+                      err.msg);
+        else if (l->rebuilds == 1 || l->rebuilds % 30 == 0) /* a controller that is down */
+            log_info("event=controller_link_rebuilt endpoint=%s silent_ms=%lld rebuilds=%u",
+                     l->conf->endpoint, silent, l->rebuilds);
+    }
+}
+
 int agent_start(agent_t *a, qr_err_t *err)
 {
     agent_conf_t *c = a->conf;
@@ -442,20 +495,9 @@ int agent_start(agent_t *a, qr_err_t *err)
         link_t *l = &a->links[a->n_links];
         l->agent = a;
         l->conf = &c->controllers[i];
-        l->sock = zsock_new(ZMQ_DEALER);
-        if (!l->sock)
-            return qr_err_set(err, QR_EIO, "cannot create a socket");
-        zuv_sockopts(l->sock, WIRE_MAX_FRAME, 1000);
-        zsock_set_immediate(l->sock, 1); /* no queueing towards unconnected peers */
-        if (c->curve) {
-            zcert_apply(a->cert, l->sock);
-            zsock_set_curve_serverkey(l->sock, l->conf->public_key);
-        }
-        if (zsock_connect(l->sock, "%s", l->conf->endpoint) != 0) {
-            zsock_destroy(&l->sock);
-            return qr_err_set(err, QR_EINVAL, "cannot connect to %s", l->conf->endpoint);
-        }
-        l->zuv = zuv_new(a->loop, l->sock, on_message, l);
+        int rc = link_open(a, l, err);
+        if (rc)
+            return rc;
         a->n_links++;
         log_info("event=controller_link endpoint=%s curve=%s", l->conf->endpoint,
                  c->curve ? "on" : "off");

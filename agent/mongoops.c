@@ -7,6 +7,7 @@
 
 #include "check_mongod.h"
 #include "docker_api.h"
+#include "log.h"
 #include "wire.h"
 
 /* A bson document as canonical Extended JSON in a jansson value (keeps every
@@ -238,26 +239,31 @@ int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *arg
         json_t *body = json_pack("{s:s, s:s?, s:b}", "ListenAddr", "0.0.0.0:2377", "AdvertiseAddr",
                                  addr, "ForceNewCluster", 1);
         /* dockerd (20.10) spends ~20 s stopping the old Raft node and then
-         * sometimes answers HTTP 500 "context deadline exceeded" although the
-         * new cluster formed, sometimes without forming it: judge by whether
-         * the swarm answers, and try once more if it does not */
+         * sometimes answers HTTP 500 "context deadline exceeded" (or, asked
+         * again meanwhile, 503 "not a swarm manager") while the new cluster
+         * forms anyway: judge by whether the swarm answers (up to 30 s), and
+         * send the request once more if it does not */
         for (int attempt = 0; api && attempt < 2; attempt++) {
             json_decref(reply);
             reply = NULL;
             rc = docker_api_request(api, "POST", "/swarm/init", body, NULL, &reply, err);
-            if (rc == 0 || !strstr(err->msg, "deadline exceeded"))
+            if (rc == 0 || (!strstr(err->msg, "deadline exceeded") &&
+                            !strstr(err->msg, "not a swarm manager")))
                 break;
+            log_warnx("event=swarm_init_unclear attempt=%d reason=\"%s\"", attempt + 1, err->msg);
+            docker_api_t *probe_api = docker_api_new(conf->docker_socket, 3000);
             json_t *probe = NULL;
-            for (int w = 0; w < 20 && !probe; w++) {
-                if (docker_api_nodes(api, &probe, &(qr_err_t){{0}}) != 0) {
+            for (int w = 0; probe_api && w < 60 && !probe; w++) {
+                if (docker_api_nodes(probe_api, &probe, &(qr_err_t){{0}}) != 0) {
                     json_decref(probe);
                     probe = NULL;
                     usleep(500 * 1000);
                 }
             }
+            docker_api_destroy(&probe_api);
             if (probe) {
                 json_decref(probe);
-                rc = 0; /* formed despite the 500 */
+                rc = 0; /* formed despite the error */
                 break;
             }
         }

@@ -20,6 +20,12 @@ typedef enum {
     ATOMICFILE_STOP_AFTER_RENAME,  /* renamed, directory not yet fsync'd */
 } atomicfile_stop_t;
 
+/* Test-only: the environment variable QUORATE_TEST_CRASH=STEP[:N] (STEP one
+ * of temp_partial, temp_written, before_rename, after_rename) makes the
+ * process kill itself with SIGKILL at that step of its Nth atomic write
+ * (default 1); integration tests use it to crash the controller exactly
+ * between two steps. Never set it in production (docs/hardening.md). */
+
 /* Writes len bytes of data to path atomically (mode 0600). The temporary file
  * is "<path>.tmp". Returns 0, or QR_EIO with the failing step in err. */
 int atomicfile_write(const char *path, const void *data, size_t len, qr_err_t *err);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "keys.h"
 #include "log.h"
 #include "zuv.h"
 
@@ -61,7 +62,7 @@ static void on_request(zuv_t *z, zmsg_t **msg_p, void *arg)
     } else {
         zmq_z85_encode(user, zframe_data(key), 32);
         zcertstore_t *store = zap_store(zap, domain ? domain : "");
-        if (store && zcertstore_lookup(store, user)) {
+        if (store && keys_store_lookup(store, user, (int64_t)uv_now(zap->loop))) {
             code = "200";
             text = "OK";
         }
@@ -125,7 +126,8 @@ uint64_t zap_rejected(const zap_t *zap)
 const char *zap_peer_name(zap_t *zap, const char *domain, const char *user_id)
 {
     zcertstore_t *store = zap_store(zap, domain);
-    zcert_t *cert = store && user_id ? zcertstore_lookup(store, user_id) : NULL;
+    zcert_t *cert =
+        store && user_id ? keys_store_lookup(store, user_id, (int64_t)uv_now(zap->loop)) : NULL;
     const char *n = cert ? zcert_meta(cert, "name") : NULL;
     return n;
 }

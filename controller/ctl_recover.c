@@ -413,8 +413,8 @@ static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, b
         json_decref(j);
         j = NULL;
     }
-    if (o->timeout_ms < 120000)
-        o->timeout_ms = 120000; /* swarm re-forming, reconfig, election */
+    if (o->timeout_ms < 240000)
+        o->timeout_ms = 240000; /* swarm re-forming (dockerd: 20-90 s), reconfig, election */
     char vbuf[32];
     snprintf(vbuf, sizeof vbuf, "%lld", version);
     char *args[] = {(char *)"confirm", (char *)confirm_dc, vbuf};

@@ -162,6 +162,23 @@ void inventory_address(inventory_t *inv, const char *name, const char *reported,
         snprintf(n->address, sizeof n->address, "%s", a);
 }
 
+bool inventory_stale(const inventory_t *inv, const char *name, int64_t sent_at_us, uint64_t term,
+                     int64_t slack_us)
+{
+    const inv_node_t *n = find((inventory_t *)inv, name);
+    if (!n)
+        return false;
+    return term < n->term ||
+           (n->last_sent_at_us > 0 && sent_at_us < n->last_sent_at_us - slack_us);
+}
+
+void inventory_sent_at(inventory_t *inv, const char *name, int64_t sent_at_us)
+{
+    inv_node_t *n = find(inv, name);
+    if (n && sent_at_us > n->last_sent_at_us)
+        n->last_sent_at_us = sent_at_us;
+}
+
 void inventory_term(inventory_t *inv, const char *name, uint64_t term)
 {
     inv_node_t *n = find(inv, name);

@@ -29,6 +29,7 @@ typedef struct {
     char version[32];
     json_t *checks;        /* array of {name,status,summary,values}; owned */
     uint64_t term;         /* highest controller term the agent has seen (fencing) */
+    int64_t last_sent_at_us; /* newest accepted sent_at of its reports/heartbeats */
     bool clock_known;
     double clock_offset_ms; /* agent clock minus controller clock, RTT-compensated */
     double clock_rtt_ms;
@@ -54,6 +55,14 @@ int inventory_report(inventory_t *inv, int64_t now_ms, const char *name,
  * source address (IPv4/IPv6 literal, validated). */
 void inventory_address(inventory_t *inv, const char *name, const char *reported,
                        const char *peer);
+/* True when a report or heartbeat of node name, sent at sent_at_us (the
+ * agent's clock) with term, is older than the newest one accepted by more
+ * than slack_us, or carries a term below the one the node already reported:
+ * a replay, to be dropped before inventory_seen. Unknown nodes: false. */
+bool inventory_stale(const inventory_t *inv, const char *name, int64_t sent_at_us, uint64_t term,
+                     int64_t slack_us);
+/* Records an accepted message's sent_at (after inventory_seen). */
+void inventory_sent_at(inventory_t *inv, const char *name, int64_t sent_at_us);
 /* Records the highest controller term the agent reports having seen. */
 void inventory_term(inventory_t *inv, const char *name, uint64_t term);
 /* Records a clock measurement for node name. */

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,17 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
             goto out;
         }
     }
+    bool liveness = env->body_case == QUORATE__ENVELOPE__BODY_REPORT ||
+                    env->body_case == QUORATE__ENVELOPE__BODY_HEARTBEAT;
+    if (liveness && inventory_stale(s->inv, env->sender, env->sent_at_us, env->term, 5000000)) {
+        s->stale_reports++;
+        if (log_limit_ok(&s->stale_lim, server__now_ms(s), 1000))
+            log_warnx("event=stale_message node=%s key=%s term=%llu sent_at_us=%lld total=%llu "
+                      "(a replay, or the agent's clock went back)",
+                      env->sender, key, (unsigned long long)env->term, (long long)env->sent_at_us,
+                      (unsigned long long)s->stale_reports);
+        goto out;
+    }
     const char *dc = env->body_case == QUORATE__ENVELOPE__BODY_REPORT      ? env->report->dc
                      : env->body_case == QUORATE__ENVELOPE__BODY_HEARTBEAT ? env->heartbeat->dc
                                                                            : NULL;
@@ -160,6 +172,8 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         drop(s, "agents", key, err.msg);
         goto out;
     }
+    if (liveness)
+        inventory_sent_at(s->inv, env->sender, env->sent_at_us);
     route_set(s, env->sender, rid);
     inventory_term(s->inv, env->sender, env->term);
     if (came_up) {
@@ -226,7 +240,7 @@ static json_t *status_json(server_t *s)
     }
     json_object_set_new(
         j, "controller",
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "id", s->conf->id, "dc",
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "id", s->conf->id, "dc",
                   s->conf->dc, "version", QUORATE_VERSION, "role",
                   election_role_name(peers_is_leader(s->peers) ? ELECTION_LEADER
                                                                : ELECTION_FOLLOWER),
@@ -234,7 +248,9 @@ static json_t *status_json(server_t *s)
                   "uptime_ms", (json_int_t)(server__now_ms(s) - (int64_t)s->started_ms), "down_after_ms",
                   (json_int_t)s->conf->down_after_ms, "security", "auth_rejected",
                   (json_int_t)zap_rejected(s->zap), "bad_frames", (json_int_t)s->bad_frames,
-                  "impersonations", (json_int_t)s->unauthorised));
+                  "impersonations", (json_int_t)s->unauthorised, "stale_reports",
+                  (json_int_t)s->stale_reports, "handshake_failed",
+                  (json_int_t)s->handshake_failed));
     json_object_set_new(j, "election", peers_status_json(s->peers));
     if (s->applied)
         json_object_set_new(j, "drift", applyplan_drift(s->inv, s->applied));
@@ -510,6 +526,12 @@ static void on_node_down(const inv_node_t *n, void *arg)
 static void on_tick(uv_timer_t *t)
 {
     server_t *s = t->data;
+    /* agents coming and going leave freed heap glibc keeps (tens of MiB
+     * for 1,000 connections): hand it back every few seconds */
+    if (server__now_ms(s) - s->trimmed_ms >= 5000) {
+        s->trimmed_ms = server__now_ms(s);
+        malloc_trim(64 * 1024);
+    }
     inventory_tick(s->inv, server__now_ms(s), on_node_down, s);
     server__command_tick(s);
     server__recover_tick(s);
@@ -658,6 +680,7 @@ static int bind_server(server_t *s, zsock_t **sock, const char *endpoint, const 
     if (!*sock)
         return qr_err_set(err, QR_EIO, "cannot create a socket");
     zuv_sockopts(*sock, (size_t)s->conf->max_frame, 10000);
+    zsock_set_backlog(*sock, 1024); /* 1,000 agents reconnecting at once after a restart */
     if (s->conf->curve) {
         zsock_set_zap_domain(*sock, domain);
         zcert_apply(s->cert, *sock);
@@ -665,6 +688,49 @@ static int bind_server(server_t *s, zsock_t **sock, const char *endpoint, const 
     }
     if (zsock_bind(*sock, "%s", endpoint) < 0)
         return qr_err_set(err, QR_EIO, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+/* A failed CURVE handshake (plaintext client, wrong server key, a broken
+ * greeting) never reaches ZAP: libzmq reports it only to a socket monitor.
+ * ZAP refusals (FAILED_AUTH) are counted by zap.c already. */
+static void on_monitor(zuv_t *z, zmsg_t **msg_p, void *arg)
+{
+    server_t *s = arg;
+    (void)z;
+    zframe_t *ev = zmsg_first(*msg_p), *addr = zmsg_next(*msg_p);
+    if (!ev || zframe_size(ev) < 6)
+        return;
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, zframe_data(ev), 2);
+    memcpy(&value, zframe_data(ev) + 2, 4);
+    if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        return;
+    s->handshake_failed++;
+    if (log_limit_ok(&s->hs_lim, server__now_ms(s), 1000)) {
+        char *peer = addr ? zframe_strdup(addr) : NULL;
+        log_warnx("event=handshake_failed socket=%s endpoint=%s code=0x%x total=%llu suppressed=%lu "
+                  "(plaintext client, wrong server key or not ZeroMQ)",
+                  z == s->mon_zuv[0] ? "agents" : "operators", peer ? peer : "?", value,
+                  (unsigned long long)s->handshake_failed, s->hs_lim.suppressed);
+        s->hs_lim.suppressed = 0;
+        free(peer);
+    }
+}
+
+static int monitor_start(server_t *s, int i, zsock_t *sock, qr_err_t *err)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://quorate-monitor-%d-%p", i, (void *)s);
+    if (zmq_socket_monitor(zsock_resolve(sock), ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+        return qr_err_set(err, QR_EIO, "cannot monitor a socket: %s", zmq_strerror(zmq_errno()));
+    s->mon[i] = zsock_new_pair(ep); /* '>' by default for PAIR: connects */
+    if (!s->mon[i])
+        return qr_err_set(err, QR_EIO, "cannot connect the socket monitor");
+    s->mon_zuv[i] = zuv_new(s->loop, s->mon[i], on_monitor, s);
     return 0;
 }
 
@@ -680,6 +746,9 @@ int server_start(server_t *s, qr_err_t *err)
     }
     if ((rc = bind_server(s, &s->agents, s->conf->agents_endpoint, "agents", err)) != 0 ||
         (rc = bind_server(s, &s->ops, s->conf->operators_endpoint, "operators", err)) != 0)
+        return rc;
+    if (s->conf->curve && ((rc = monitor_start(s, 0, s->agents, err)) != 0 ||
+                           (rc = monitor_start(s, 1, s->ops, err)) != 0))
         return rc;
     if ((rc = peers_start(s->peers, s->zap, err)) != 0)
         return rc;
@@ -739,6 +808,8 @@ void server_stop(server_t *s)
     server__command_cancel_all(s); /* operations reply "stopping" while ops_zuv lives */
     zuv_destroy(&s->agents_zuv);
     zuv_destroy(&s->ops_zuv);
+    for (int i = 0; i < 2; i++)
+        zuv_destroy(&s->mon_zuv[i]);
     peers_stop(s->peers);
     zap_destroy(&s->zap);
 }
@@ -755,9 +826,13 @@ void server_destroy(server_t **self_p)
     server_t *s = *self_p;
     zuv_destroy(&s->agents_zuv);
     zuv_destroy(&s->ops_zuv);
+    for (int i = 0; i < 2; i++)
+        zuv_destroy(&s->mon_zuv[i]);
     zap_destroy(&s->zap);
-    zsock_destroy(&s->agents);
+    zsock_destroy(&s->agents); /* stops its monitor too */
     zsock_destroy(&s->ops);
+    for (int i = 0; i < 2; i++)
+        zsock_destroy(&s->mon[i]);
     zhashx_destroy(&s->routes);
     server__recover_destroy(s);
     inventory_destroy(&s->inv);

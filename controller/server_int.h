@@ -36,6 +36,11 @@ struct server {
     zcertstore_t *agent_store, *op_store;
     zsock_t *agents, *ops;
     zuv_t *agents_zuv, *ops_zuv;
+    zsock_t *mon[2];   /* handshake-failure monitors of agents and ops */
+    zuv_t *mon_zuv[2];
+    uint64_t handshake_failed;
+    int64_t trimmed_ms; /* last malloc_trim */
+    log_limit_t hs_lim;
     inventory_t *inv;
     zhashx_t *routes; /* node name -> routing id (zframe_t *) for pings */
     uv_timer_t tick_timer, ping_timer, wd_timer, probe_timer, probe_deadline;
@@ -74,7 +79,8 @@ struct server {
         int64_t deadline_ms;
     } cmds[SERVER_MAX_CMDS];         /* fenced commands in flight (server_cmd.c) */
     struct recovery *rec;            /* server_recover.c */
-    uint64_t seq, bad_frames, unauthorised, started_ms;
+    uint64_t seq, bad_frames, unauthorised, stale_reports, started_ms;
+    log_limit_t stale_lim;
     log_limit_t bad_lim, auth_lim;
     bool started;
 };

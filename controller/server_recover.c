@@ -22,7 +22,11 @@
 #include "server_int.h"
 
 #define GATHER_EVERY_MS 3000
-#define STATUS_TIMEOUT_MS 5000
+#define STATUS_TIMEOUT_MS 5000 /* an operator's gather */
+/* a background gather: right after a loss the lost hosts are still "up" for
+ * down_after_ms and get asked too; their answers never come, and the plan
+ * must not wait 5 s for them (a member's agent answers in milliseconds) */
+#define BACKGROUND_TIMEOUT_MS 2000
 #define PRIMARY_WAIT_MS 30000
 
 typedef enum { G_BACKGROUND, G_SHOW, G_CONFIRM, G_REJOIN } gather_purpose_t;
@@ -147,7 +151,8 @@ static void gather_start(server_t *s, gather_purpose_t purpose)
     {
         qr_err_t err = {{0}};
         json_array_append(r->asked, v);
-        if (server__command(s, json_string_value(v), "mongo_status", NULL, STATUS_TIMEOUT_MS,
+        if (server__command(s, json_string_value(v), "mongo_status", NULL,
+                            purpose == G_BACKGROUND ? BACKGROUND_TIMEOUT_MS : STATUS_TIMEOUT_MS,
                             on_status, NULL, &err) == 0)
             r->waiting++;
         else
@@ -554,7 +559,7 @@ static void exec_start(server_t *s, json_t *pj)
         const inv_node_t *sn = inventory_find(s->inv, r->swarm_node);
         json_t *sargs = json_pack("{s:s?}", "advertise_addr",
                                   sn && sn->address[0] ? sn->address : NULL);
-        int src = server__command(s, r->swarm_node, "swarm_force_new_cluster", sargs, 45000,
+        int src = server__command(s, r->swarm_node, "swarm_force_new_cluster", sargs, 150000,
                                   on_swarm, NULL, &err);
         json_decref(sargs);
         if (src != 0) {

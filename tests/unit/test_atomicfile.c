@@ -7,10 +7,12 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/atomicfile.h"
@@ -143,6 +145,55 @@ static void test_atomicfile_crash_at_every_step_gives_old_or_new(void **state)
     }
 }
 
+/* QUORATE_TEST_CRASH=STEP:N really kills the process (SIGKILL, nothing
+ * flushed, no cleanup) at STEP of its Nth write; the survivor finds the old
+ * or the new contents. Writes before the Nth complete normally. */
+static void test_atomicfile_env_crash_kills_at_the_named_step(void **state)
+{
+    fx_t *fx = *state;
+    static const struct {
+        const char *spec;
+        bool new_visible;
+    } steps[] = {
+        {"temp_partial:2", false},
+        {"temp_written:2", false},
+        {"before_rename:2", false},
+        {"after_rename:2", true},
+    };
+    const char *old = "old state: term 4";
+    const char *new = "new state: term 5, a longer record";
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            qr_err_t err;
+            setenv("QUORATE_TEST_CRASH", steps[i].spec, 1);
+            if (atomicfile_write(fx->path, old, strlen(old), &err) != 0)
+                _exit(10);
+            atomicfile_write(fx->path, new, strlen(new), &err);
+            _exit(11); /* not reached when the injection works */
+        }
+        int st = 0;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+            fail_msg("%s: child was not killed (status 0x%x)", steps[i].spec, (unsigned)st);
+        assert_file_is(fx->path, steps[i].new_visible ? new : old);
+        qr_err_t err;
+        assert_int_equal(atomicfile_write(fx->path, new, strlen(new), &err), 0);
+        assert_file_is(fx->path, new);
+        assert_int_equal(unlink(fx->path), 0);
+    }
+    /* unknown step names and other write numbers do nothing */
+    setenv("QUORATE_TEST_CRASH", "no_such_step", 1);
+    qr_err_t err;
+    assert_int_equal(atomicfile_write(fx->path, old, strlen(old), &err), 0);
+    setenv("QUORATE_TEST_CRASH", "before_rename:1000000", 1);
+    assert_int_equal(atomicfile_write(fx->path, new, strlen(new), &err), 0);
+    unsetenv("QUORATE_TEST_CRASH");
+    assert_file_is(fx->path, new);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +209,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_atomicfile_crash_at_every_step_gives_old_or_new,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_atomicfile_env_crash_kills_at_the_named_step, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

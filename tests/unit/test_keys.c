@@ -1,6 +1,7 @@
 /* CURVE key files: keygen writes a shareable NAME.key (0644) and a private
  * NAME.key_secret (0600) whatever the umask, never overwrites, and loading a
- * secret that others can read is refused with the fix in the message. */
+ * secret that others can read, or that another user owns, is refused with
+ * the fix in the message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -243,6 +245,63 @@ static void test_keys_load_secret_refuses_group_or_world_readable(void **state)
     zcert_destroy(&cert);
 }
 
+/* A key owned by another user is refused even with mode 0600: a service
+ * runs as the user that owns its key (root included). Needs root to chown. */
+static void test_keys_load_secret_refuses_key_owned_by_another_user(void **state)
+{
+    fx_t *fx = *state;
+    qr_err_t err = {""};
+    if (geteuid() != 0)
+        skip();
+    assert_int_equal(keys_generate(fx->dir, "ai1", NULL, &err), 0);
+    static const uid_t others[] = {65534, 12345};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        assert_int_equal(chown(fx->sec, others[i], (gid_t)-1), 0);
+        zcert_t *cert = NULL;
+        memset(&err, 0, sizeof err);
+        int rc = keys_load_secret(fx->sec, &cert, &err);
+        if (rc != QR_EPERM)
+            fail_msg("owner uid %u gave %d (%s)", (unsigned)others[i], rc, err.msg);
+        assert_null(cert);
+        assert_non_null(strstr(err.msg, "owned by"));
+        assert_non_null(strstr(err.msg, "chown root"));
+        assert_non_null(strstr(err.msg, fx->sec));
+        char uidtxt[32];
+        snprintf(uidtxt, sizeof uidtxt, "uid %u", (unsigned)others[i]);
+        assert_non_null(strstr(err.msg, uidtxt));
+    }
+    /* given back to the running user it loads */
+    assert_int_equal(chown(fx->sec, geteuid(), (gid_t)-1), 0);
+    zcert_t *cert = NULL;
+    assert_int_equal(keys_load_secret(fx->sec, &cert, &err), 0);
+    zcert_destroy(&cert);
+}
+
+/* A directory, a FIFO or a device where the key should be is refused before
+ * anything reads it; a symlink to a proper key file is followed. */
+static void test_keys_load_secret_refuses_non_regular_files(void **state)
+{
+    fx_t *fx = *state;
+    qr_err_t err = {""};
+    char path[160];
+    snprintf(path, sizeof path, "%s/dir.key_secret", fx->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    zcert_t *cert = NULL;
+    assert_int_equal(keys_load_secret(path, &cert, &err), QR_EPERM);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_null(cert);
+    snprintf(path, sizeof path, "%s/fifo.key_secret", fx->dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(keys_load_secret(path, &cert, &err), QR_EPERM); /* and does not block */
+    assert_null(cert);
+
+    assert_int_equal(keys_generate(fx->dir, "ai1", NULL, &err), 0);
+    snprintf(path, sizeof path, "%s/link.key_secret", fx->dir);
+    assert_int_equal(symlink(fx->sec, path), 0);
+    assert_int_equal(keys_load_secret(path, &cert, &err), 0);
+    zcert_destroy(&cert);
+}
+
 static void test_keys_load_secret_refuses_missing_and_non_secret_files(void **state)
 {
     fx_t *fx = *state;
@@ -302,6 +361,74 @@ static void test_keys_load_store_allows_generated_public_keys(void **state)
     assert_int_equal(keys_load_store("/nonexistent/quorate/keys", &store, &err), QR_EIO);
 }
 
+/* Keys added to or removed from an allowlist directory take effect within
+ * a second of lookups, without a restart; a missing directory later keeps
+ * the last keys. */
+static void test_keys_store_lookup_follows_directory_changes(void **state)
+{
+    fx_t *fx = *state;
+    qr_err_t err = {""};
+    char sub[128], path[200];
+    snprintf(sub, sizeof sub, "%s/agents", fx->dir);
+    char pub1[41], pub2[41];
+    assert_int_equal(keys_generate(sub, "ai1", pub1, &err), 0);
+    zcertstore_t *store = NULL;
+    assert_int_equal(keys_load_store(sub, &store, &err), 0);
+    int64_t now = 5000;
+    zcert_t *c = keys_store_lookup(store, pub1, now);
+    assert_non_null(c);
+    assert_string_equal(keys_cert_name(c), "ai1");
+
+    assert_int_equal(keys_generate(sub, "ai2", pub2, &err), 0);
+    assert_null(keys_store_lookup(store, pub2, now + 10)); /* checked at most once a second */
+    c = keys_store_lookup(store, pub2, now + 1100);
+    assert_non_null(c);
+    assert_string_equal(keys_cert_name(c), "ai2");
+
+    snprintf(path, sizeof path, "%s/ai1.key", sub); /* revoke ai1 */
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof path, "%s/ai1.key_secret", sub);
+    assert_int_equal(unlink(path), 0);
+    assert_null(keys_store_lookup(store, pub1, now + 2200));
+    assert_non_null(keys_store_lookup(store, pub2, now + 2300));
+    assert_null(keys_store_lookup(store, "0000000000000000000000000000000000000000", now + 2400));
+    assert_null(keys_store_lookup(store, NULL, now + 2500));
+    zcertstore_destroy(&store);
+}
+
+/* A lookup does not rescan the directory: 20,000 lookups in a store of 300
+ * keys take well under a second (czmq's disk store stats every file on every
+ * lookup: seconds to minutes). */
+static void test_keys_store_lookup_is_cheap_with_many_keys(void **state)
+{
+    fx_t *fx = *state;
+    qr_err_t err = {""};
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/many", fx->dir);
+    static char pubs[300][41];
+    for (int i = 0; i < 300; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%03d", i);
+        assert_int_equal(keys_generate(sub, name, pubs[i], &err), 0);
+    }
+    zcertstore_t *store = NULL;
+    assert_int_equal(keys_load_store(sub, &store, &err), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t found = 0;
+    for (int i = 0; i < 20000; i++) {
+        const char *key = i % 2 ? pubs[i % 300] : "rrU]bQ2lYxU4UqqJaG3}j1c$-Zex1G9<P8>PA-!5";
+        if (keys_store_lookup(store, key, 10000 + i / 10)) /* 2 s of "time": 2 dir checks */
+            found++;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_int_equal(found, 10000);
+    if (ms > 1000)
+        fail_msg("20000 lookups took %.0f ms", ms);
+    zcertstore_destroy(&store);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -314,8 +441,12 @@ int main(void)
         T(test_keys_load_secret_and_cert_name),
         T(test_keys_cert_name_empty_when_unset),
         T(test_keys_load_secret_refuses_group_or_world_readable),
+        T(test_keys_load_secret_refuses_key_owned_by_another_user),
+        T(test_keys_load_secret_refuses_non_regular_files),
         T(test_keys_load_secret_refuses_missing_and_non_secret_files),
         T(test_keys_load_store_allows_generated_public_keys),
+        T(test_keys_store_lookup_follows_directory_changes),
+        T(test_keys_store_lookup_is_cheap_with_many_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ L=$(agreed_leader "${CTLS[@]}")
 wait_until 20 all_up "$L" 5 || bad "the leader ctl-$L lacks some agents' reports"
 
 # ctl VIA ARGS...: quoratectl inside VIA; prints stdout+stderr, returns its exit status
-ctl() { local via=$1; shift; timeout 150 "$LAB" ctl --via "$via" "$@" 2>&1; }
+ctl() { local via=$1; shift; timeout 250 "$LAB" ctl --via "$via" "$@" 2>&1; }
 # labels as production has them before the loss
 AP=$(ctl_json "$L" apply --yes)
 check "labels applied before the loss" jqe '.applied == true' <<<"$AP"
