@@ -350,6 +350,31 @@ static void start_prevote(election_t *e, int64_t now, election_out_t *out)
     }
 }
 
+/* Leadership transfer, last step: TimeoutNow carries this leader's vote for
+ * the target in the next term. The leader moves to term+1 as a follower and
+ * votes for the target; out->persist puts both on disk before the message
+ * leaves, like any granted vote. The target counts that vote with its own,
+ * so with 3 controllers it wins without a RequestVote round trip (and without
+ * the third controller's fsync). The message itself carries the old term. */
+static void send_timeout_now(election_t *e, int64_t now, uint32_t target, election_out_t *out)
+{
+    uint64_t old_term = e->term;
+    e->term = old_term + 1;
+    e->voted_for = target;
+    e->leader = 0;
+    e->override = false;
+    e->transfer_target = 0;
+    e->timeout_sent = true;
+    out->persist = true;
+    set_role(e, ELECTION_FOLLOWER, "leadership handed over", out);
+    reset_election_timer(e, now);
+    election_msg_t *m = out_msg(e, out, ELECTION_MSG_TIMEOUT_NOW, target);
+    if (m) {
+        m->term = old_term;
+        m->granted = true;
+    }
+}
+
 static void step_down(election_t *e, int64_t now, const char *reason, election_out_t *out)
 {
     set_role(e, ELECTION_FOLLOWER, reason, out);
@@ -623,10 +648,8 @@ static int on_append_reply(election_t *e, int64_t now, const election_msg_t *m, 
             e->override = false;
     }
     if (e->transfer_target == m->from && !e->timeout_sent &&
-        election_docid_cmp(e->match[i], e->doc_id) == 0) {
-        if (out_msg(e, out, ELECTION_MSG_TIMEOUT_NOW, m->from))
-            e->timeout_sent = true;
-    }
+        election_docid_cmp(e->match[i], e->doc_id) == 0)
+        send_timeout_now(e, now, m->from, out);
     return 0;
 }
 
@@ -639,6 +662,20 @@ static int on_timeout_now(election_t *e, int64_t now, const election_msg_t *m, e
     if (e->role == ELECTION_LEADER)
         return QR_ECONFLICT;
     start_election(e, now, true, out);
+    /* The old leader's vote in the new term came with the message (already
+     * on its disk, see send_timeout_now). */
+    if (m->granted && e->role == ELECTION_CANDIDATE && e->term == m->term + 1) {
+        e->votes |= 1u << peer_index(e, m->from);
+        if (popcount32(e->votes) + 1 >= quorum(e)) {
+            become_leader(e, now, "elected by a majority (handover vote)", out);
+            /* the vote requests are moot: the heartbeats tell the others */
+            size_t w = 0;
+            for (size_t k = 0; k < out->n_msgs; k++)
+                if (out->msgs[k].type != ELECTION_MSG_REQUEST_VOTE)
+                    out->msgs[w++] = out->msgs[k];
+            out->n_msgs = w;
+        }
+    }
     return 0;
 }
 
@@ -724,13 +761,11 @@ int election_transfer(election_t *e, int64_t now, uint32_t *target, election_out
     e->transfer_target = e->cfg.peers[best];
     e->transfer_deadline = now + e->cfg.election_min_ms;
     e->timeout_sent = false;
-    if (election_docid_cmp(e->match[best], e->doc_id) == 0) {
-        if (out_msg(e, out, ELECTION_MSG_TIMEOUT_NOW, e->transfer_target))
-            e->timeout_sent = true;
-    } else {
-        send_append(e, now, (size_t)best, true, out); /* TimeoutNow follows its ack */
-    }
     *target = e->transfer_target;
+    if (election_docid_cmp(e->match[best], e->doc_id) == 0)
+        send_timeout_now(e, now, *target, out);
+    else
+        send_append(e, now, (size_t)best, true, out); /* TimeoutNow follows its ack */
     out_end(e, out);
     return 0;
 }

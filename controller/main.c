@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <czmq.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,17 +31,38 @@ static void usage(FILE *f)
 static server_t *the_server;
 static uv_signal_t sig_term, sig_int;
 
-static uv_timer_t handover_timer;
-
 /* SIGTERM on a leader: hand leadership to an up-to-date follower first
- * (TimeoutNow), so a planned restart costs milliseconds, not an election. */
-static void on_handover(uv_timer_t *t)
+ * (TimeoutNow), so a planned restart costs milliseconds, not an election.
+ * Event-driven: the check handle runs after every loop turn that did I/O (a
+ * follower's acknowledgement can complete the handover), so the process
+ * stops in the same turn the handover ends; the slow timer only wakes the
+ * loop for the handover's deadline (election_min_ms, inside peers.c). */
+static uv_check_t handover_check;
+static uv_timer_t handover_timer;
+static bool handover_done;
+
+static void handover_step(void)
 {
-    if (server_handover(the_server))
-        return; /* still going; bounded by election_min_ms inside */
-    uv_timer_stop(t);
-    uv_close((uv_handle_t *)t, NULL);
+    if (handover_done || server_handover(the_server))
+        return; /* still going */
+    handover_done = true;
+    uv_check_stop(&handover_check);
+    uv_timer_stop(&handover_timer);
+    uv_close((uv_handle_t *)&handover_check, NULL);
+    uv_close((uv_handle_t *)&handover_timer, NULL);
     server_stop(the_server);
+}
+
+static void on_handover_check(uv_check_t *h)
+{
+    (void)h;
+    handover_step();
+}
+
+static void on_handover_timer(uv_timer_t *t)
+{
+    (void)t;
+    handover_step();
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -48,8 +70,10 @@ static void on_signal(uv_signal_t *h, int signum)
     log_info("event=signal signal=%d action=stop", signum);
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_check_init(h->loop, &handover_check);
     uv_timer_init(h->loop, &handover_timer);
-    uv_timer_start(&handover_timer, on_handover, 0, 5);
+    uv_check_start(&handover_check, on_handover_check); /* first step: this very turn */
+    uv_timer_start(&handover_timer, on_handover_timer, 50, 50);
 }
 
 int main(int argc, char **argv)

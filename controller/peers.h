@@ -29,8 +29,10 @@ int peers_new(uv_loop_t *loop, const controller_conf_t *conf, zcert_t *cert, pee
 /* Binds, connects, arms the election timer. */
 int peers_start(peers_t *p, zap_t *zap, qr_err_t *err);
 /* Planned stop: a leader hands leadership to an up-to-date follower at once
- * (TimeoutNow). Returns true while the handover is still going; call again
- * (every few ms) until false, for at most election_min_ms. */
+ * (TimeoutNow, which carries this controller's durable vote for it in the
+ * next term). Returns true while the handover is still going (the target is
+ * catching up); call again after each loop turn until false, for at most
+ * election_min_ms. */
 bool peers_handover(peers_t *p);
 void peers_stop(peers_t *p);
 void peers_destroy(peers_t **self_p);

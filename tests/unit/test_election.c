@@ -426,6 +426,15 @@ static void test_election_timeout_now_hands_leadership_over_at_once(void **state
     assert_true(target == 2 || target == 3);
     assert_int_equal(o.n_msgs, 1);
     assert_int_equal(o.msgs[0].type, ELECTION_MSG_TIMEOUT_NOW);
+    /* TimeoutNow carries the old term and the old leader's vote for the
+     * target in the next term, which must be on disk before it leaves */
+    assert_int_equal(o.msgs[0].term, 1);
+    assert_true(o.msgs[0].granted);
+    assert_true(o.persist);
+    assert_int_equal(o.hard.term, 2);
+    assert_int_equal(o.hard.voted_for, target);
+    assert_int_equal(election_role(c->e[0]), ELECTION_FOLLOWER);
+    assert_false(election_transfer_pending(c->e[0]));
     assert_false(election_leader_valid(c->e[0], c->now)); /* no more commands */
     qr_err_t err;
     election_out_t o2;
@@ -438,6 +447,58 @@ static void test_election_timeout_now_hands_leadership_over_at_once(void **state
     cl_run(c);
     assert_int_equal(cl_leader(c), (int)target - 1);
     assert_int_equal(c->now, t0); /* no timeout was waited for */
+    assert_int_equal(election_term(c->e[target - 1]), 2);
+    cl_free(c);
+}
+
+/* The vote inside TimeoutNow is enough with 3 controllers: the target leads
+ * in the same call, sends no vote requests, and the third controller only
+ * gets the heartbeat. With 5 it still needs one more vote. */
+static void test_election_timeout_now_vote_elects_without_round_trip(void **state)
+{
+    (void)state;
+    cl_t *c = cl_new(3);
+    assert_int_equal(elect(c, 0), 0);
+    cl_advance(c, 200);
+    election_out_t o, o2;
+    uint32_t target;
+    assert_int_equal(election_transfer(c->e[0], c->now, &target, &o), 0);
+    assert_int_equal(election_recv(c->e[target - 1], c->now, &o.msgs[0], &o2), 0);
+    assert_int_equal(election_role(c->e[target - 1]), ELECTION_LEADER);
+    assert_int_equal(election_term(c->e[target - 1]), 2);
+    assert_true(o2.persist);
+    assert_int_equal(o2.hard.term, 2);
+    assert_int_equal(o2.hard.voted_for, target);
+    for (size_t k = 0; k < o2.n_msgs; k++)
+        assert_int_equal(o2.msgs[k].type, ELECTION_MSG_APPEND_STATE);
+    assert_int_equal(o2.n_msgs, 2);
+    /* a duplicate TimeoutNow is stale now */
+    assert_int_equal(election_recv(c->e[target - 1], c->now, &o.msgs[0], &o2), QR_ESTALE);
+    /* a TimeoutNow without the vote (older peers) still starts a normal election */
+    election_msg_t m = o.msgs[0];
+    m.granted = false;
+    m.term = 2;
+    int other = target == 2 ? 2 : 1; /* the third controller, index */
+    m.to = (uint32_t)other + 1;
+    assert_int_equal(election_recv(c->e[other], c->now, &m, &o2), 0);
+    assert_int_equal(election_role(c->e[other]), ELECTION_CANDIDATE);
+    assert_int_equal(election_term(c->e[other]), 3);
+    cl_free(c);
+
+    c = cl_new(5);
+    assert_int_equal(elect(c, 0), 0);
+    cl_advance(c, 200);
+    assert_int_equal(election_transfer(c->e[0], c->now, &target, &o), 0);
+    assert_int_equal(election_recv(c->e[target - 1], c->now, &o.msgs[0], &o2), 0);
+    assert_int_equal(election_role(c->e[target - 1]), ELECTION_CANDIDATE); /* 2 of 5 */
+    size_t reqs = 0;
+    for (size_t k = 0; k < o2.n_msgs; k++)
+        reqs += o2.msgs[k].type == ELECTION_MSG_REQUEST_VOTE;
+    assert_int_equal(reqs, 4);
+    cl_out(c, (int)target - 1, &o2);
+    c->down[0] = true;
+    cl_run(c);
+    assert_int_equal(cl_leader(c), (int)target - 1);
     assert_int_equal(election_term(c->e[target - 1]), 2);
     cl_free(c);
 }
@@ -693,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_election_new_leader_starts_from_newest_committed_document),
         cmocka_unit_test(test_election_prevote_keeps_returning_node_from_deposing_leader),
         cmocka_unit_test(test_election_timeout_now_hands_leadership_over_at_once),
+        cmocka_unit_test(test_election_timeout_now_vote_elects_without_round_trip),
         cmocka_unit_test(test_election_transfer_brings_lagging_target_up_to_date_first),
         cmocka_unit_test(test_election_takeover_leads_alone_then_returning_controllers_follow),
         cmocka_unit_test(test_election_takeover_terms_never_collide),

@@ -493,6 +493,14 @@ static void apply_out(sim_t *s, int i, const election_out_t *out)
             GROW(s->votes, s->nvotes, s->capvotes);
             s->votes[s->nvotes++] = (vote_rec_t){m->term, (uint32_t)i + 1, m->to};
         }
+        if (m->type == ELECTION_MSG_TIMEOUT_NOW && m->granted) {
+            /* the handover carries a vote in the next term: on disk too */
+            if (!nd->has_disk || nd->disk.term != m->term + 1 || nd->disk.voted_for != m->to)
+                failf(s, "n%d hands over with a vote in term %" PRIu64 " not persisted", i + 1,
+                      m->term + 1);
+            GROW(s->votes, s->nvotes, s->capvotes);
+            s->votes[s->nvotes++] = (vote_rec_t){m->term + 1, (uint32_t)i + 1, m->to};
+        }
         send_msg(s, i, m);
     }
     if (out->role_changed && out->reason)
