@@ -4,6 +4,7 @@
  * 5 s cooldown and miss the member coming back. */
 #include "check_mongod.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,13 @@ static int get_num(const bson_t *doc, const char *key, double *out)
     return 1;
 }
 
+/* A number from get_num as an int: values beyond int's range (get_num lets
+ * up to 1e15 through) saturate rather than being undefined behaviour. */
+static int num_int(double v)
+{
+    return v >= (double)INT_MAX ? INT_MAX : v <= (double)INT_MIN ? INT_MIN : (int)v;
+}
+
 static int get_bool(const bson_t *doc, const char *key, bool *out)
 {
     bson_iter_t it;
@@ -197,10 +205,10 @@ static int parse_member(const bson_t *m, check_mongod_member_t *o)
         parse_optime(m, o) < 0)
         return -1;
     bson_iter_t it;
-    o->id = (int)id;
+    o->id = num_int(id);
     COPY(o->name, name);
     o->health = bson_iter_init_find(&it, m, "health") ? (health > 0 ? 1 : 0) : -1;
-    o->state = (int)state;
+    o->state = num_int(state);
     COPY(o->state_str, state_str[0] ? state_str : "UNKNOWN");
     o->self = self;
     return 0;
@@ -238,7 +246,7 @@ int check_mongod_parse_status(const bson_t *reply, check_mongod_facts_t *f, qr_e
         n++;
     }
     f->n_members = n;
-    f->my_state = (int)my_state;
+    f->my_state = num_int(my_state);
     f->term = bson_has_field(reply, "term") ? (int64_t)term : -1;
     COPY(f->my_state_str, my_str[0] ? my_str : "UNKNOWN");
     if (!f->set_name[0])
@@ -277,11 +285,11 @@ int check_mongod_parse_config(const bson_t *reply, check_mongod_facts_t *f, qr_e
             return qr_err_set(err, QR_EPARSE, "replSetGetConfig: member %zu is malformed", n - 1);
         for (size_t i = 0; i < f->n_members; i++) {
             check_mongod_member_t *o = &f->members[i];
-            if (o->id != (int)id)
+            if (o->id != num_int(id))
                 continue;
             o->in_config = true;
             /* both default to 1 when absent, as in MongoDB */
-            o->votes = bson_has_field(&m, "votes") ? (int)votes : 1;
+            o->votes = bson_has_field(&m, "votes") ? num_int(votes) : 1;
             o->priority = bson_has_field(&m, "priority") ? prio : 1.0;
             o->arbiter = arb;
             o->hidden = hidden;

@@ -150,6 +150,68 @@ static int set_field(const yconf_field_t *f, struct fy_node *val, void *base, co
     return qr_err_set(err, QR_EINVAL, "%s: internal: bad field type", where);
 }
 
+int yconf_check_text(const char *path, qr_err_t *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return qr_err_set(err, QR_EIO, "%s: %s", path, strerror(errno));
+    int line = 1, col = 0, c;
+    int need = 0;                  /* continuation bytes still expected */
+    unsigned lo = 0x80, hi = 0xbf; /* allowed range of the next one */
+    int bad_col = 0, bad = 0;      /* where the character in question starts */
+    const char *why = NULL;
+    while ((c = getc(f)) != EOF) {
+        col++;
+        if (need > 0) {
+            if ((unsigned)c < lo || (unsigned)c > hi) {
+                why = "is not valid UTF-8";
+                break;
+            }
+            need--;
+            lo = 0x80;
+            hi = 0xbf;
+            continue;
+        }
+        bad_col = col;
+        bad = c;
+        if (c == 0) {
+            why = "contains a NUL byte";
+            break;
+        }
+        if (c == '\n') {
+            line++;
+            col = 0;
+        } else if (c >= 0x80) {
+            /* lead byte: the ranges of RFC 3629 (no overlongs, surrogates
+             * or code points above U+10FFFF) */
+            if (c >= 0xc2 && c <= 0xdf)
+                need = 1;
+            else if (c >= 0xe0 && c <= 0xef) {
+                need = 2;
+                lo = c == 0xe0 ? 0xa0 : 0x80;
+                hi = c == 0xed ? 0x9f : 0xbf;
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                need = 3;
+                lo = c == 0xf0 ? 0x90 : 0x80;
+                hi = c == 0xf4 ? 0x8f : 0xbf;
+            } else {
+                why = "is not valid UTF-8";
+                break;
+            }
+        }
+    }
+    int ioerr = ferror(f) ? errno : 0;
+    fclose(f);
+    if (ioerr)
+        return qr_err_set(err, QR_EIO, "%s: %s", path, strerror(ioerr));
+    if (!why && need > 0)
+        why = "is not valid UTF-8: the file ends inside a character";
+    if (why)
+        return qr_err_set(err, QR_EPARSE, "%s:%d:%d: %s (byte 0x%02x); save it as UTF-8 text",
+                          path, line, bad_col, why, (unsigned)bad);
+    return 0;
+}
+
 /* libfyaml prints its own diagnostics to stderr by default; we collect the
  * first error into err instead. A stream with no document (an empty file, or
  * only comments) is not an error: *out stays NULL and every default holds. */
@@ -161,6 +223,9 @@ static int load_document(const char *path, struct fy_document **out, qr_err_t *e
         return qr_err_set(err, QR_EIO, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return qr_err_set(err, QR_EIO, "%s: not a regular file", path);
+    int text_rc = yconf_check_text(path, err);
+    if (text_rc)
+        return text_rc;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.colorize = false;

@@ -50,6 +50,13 @@ int yconf_load_lines(const char *path, const yconf_field_t *fields, size_t n_fie
 /* The line yconf_load_lines found for key (0: not set). */
 int yconf_line_of(const yconf_field_t *fields, size_t n_fields, const int *lines, const char *key);
 
+/* Checks that the file at path is UTF-8 text without NUL bytes, as YAML
+ * wants it. libfyaml 0.7.12 (Debian 12) can loop forever on invalid UTF-8
+ * after a '%' (upstream libfyaml issue #101), so every config is checked
+ * before it is parsed. Returns 0, QR_EIO, or QR_EPARSE with "path:line:col:
+ * reason" in err. */
+int yconf_check_text(const char *path, qr_err_t *err);
+
 /* Formats "file:line" (1-based) of node into buf. */
 void yconf_where(struct fy_node *node, const char *path, char *buf, size_t len);
 

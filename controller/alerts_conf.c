@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/yconf.h"
+
 static const char *rcv_types[] = {"slack",    "mattermost", "teams",       "pagerduty",
                                   "opsgenie", "webhook",    "alertmanager"};
 #define NRCV_TYPES (sizeof rcv_types / sizeof rcv_types[0])
@@ -563,9 +565,12 @@ int alerts_conf_load(const char *path, alerts_conf_t **out, qr_err_t *err)
     dcfg.colorize = false;
     struct fy_diag *diag = fy_diag_create(&dcfg);
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
-    struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
-    int rc;
-    if (!doc) {
+    /* libfyaml may loop forever on invalid UTF-8: check the text first */
+    int rc = yconf_check_text(path, err);
+    struct fy_document *doc = rc ? NULL : fy_document_build_from_file(&pcfg, path);
+    if (rc) {
+        /* err says where */
+    } else if (!doc) {
         FILE *f = fopen(path, "re");
         if (!f)
             rc = qr_err_set(err, QR_EIO, "%s: %s", path, strerror(errno));

@@ -251,6 +251,7 @@ static int load_config(recover_plan_t *p, const bson_t *config, qr_err_t *err)
                                       "config: members[%zu].host is not a "
                                       "host name",
                                       i);
+                free((char *)m->host); /* BSON allows a key twice: the last one counts */
                 if (!(m->host = strdup(h)))
                     return qr_err_set(err, QR_ENOMEM, "out of memory");
             } else if (strcmp(k, "votes") == 0) {
@@ -296,6 +297,8 @@ static int load_config(recover_plan_t *p, const bson_t *config, qr_err_t *err)
                                           "config: members[%zu].tags.dc is "
                                           "not a string",
                                           i);
+                    free((char *)m->dc);
+                    m->dc = NULL;
                     if (*dc && !(m->dc = strdup(dc)))
                         return qr_err_set(err, QR_ENOMEM, "out of memory");
                 }
@@ -460,11 +463,14 @@ static int load_view(recover_plan_t *p, size_t v, const bson_t *reply, qr_err_t 
         s.reported = true;
         s.healthy = s.self || s.health > 0;
         if (s.self) {
-            if (view->has_self)
+            if (view->has_self) {
+                free(s.state_str);
+                free(s.message);
                 return qr_err_set(err, QR_EPARSE,
                                   "status reply %zu has two members marked "
                                   "self",
                                   v + 1);
+            }
             view->has_self = true;
             view->self_idx = (size_t)mi;
         }
