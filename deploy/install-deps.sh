@@ -3,7 +3,7 @@
 # Idempotent: skips apt when everything is already installed. Needs root.
 set -euo pipefail
 
-BUILD_PKGS=(build-essential cmake pkg-config clang
+BUILD_PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
   libmongoc-dev libbson-dev libcurl4-openssl-dev libssl-dev libuv1-dev
   libcmocka-dev libjansson-dev libfyaml-dev libsystemd-dev libmicrohttpd-dev)
