@@ -269,6 +269,18 @@ int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *arg
         }
         if (!api)
             rc = qr_err_set(err, QR_ENOMEM, "out of memory");
+        else if (rc != 0 && (strstr(err->msg, "deadline exceeded") ||
+                             strstr(err->msg, "not a swarm manager"))) {
+            /* dockerd could not stop its old Raft node in time: until it is
+             * restarted it answers every init with "not a swarm manager" */
+            char was[400];
+            snprintf(was, sizeof was, "%s", err->msg);
+            rc = qr_err_set(err, QR_EUNAVAIL,
+                            "dockerd on %s could not re-form the swarm (%s); it is stuck with its "
+                            "old Raft node: restart dockerd on this host (systemctl restart "
+                            "docker), then confirm again",
+                            conf->node, was);
+        }
         json_decref(body);
     }
     if (rc == 0) {

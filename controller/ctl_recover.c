@@ -44,6 +44,9 @@ static void usage(FILE *f)
                "                      command has it): refused if the config changed since;\n"
                "                      without it quoratectl reads the plan first and uses its\n"
                "                      version\n"
+               "  --skip-swarm        with --confirm-down: do not re-form the swarm first (when\n"
+               "                      dockerd is stuck: restart it, re-form the swarm by hand,\n"
+               "                      then quoratectl apply); MongoDB is recovered alone\n"
                "Offline:\n"
                "  --plan-only         plan from saved command output, no controller:\n"
                "  --status FILE       replSetGetStatus reply, or a JSON array of them (one per\n"
@@ -371,7 +374,8 @@ static json_t *relabel(const ctl_opts_t *o)
     return json_pack("{s:b, s:s}", "ok", 0, "error", err.msg[0] ? err.msg : "no answer");
 }
 
-static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, bool yes)
+static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, bool yes,
+                     bool skip_swarm)
 {
     json_t *j = NULL;
     int rc;
@@ -417,11 +421,20 @@ static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, b
         o->timeout_ms = 240000; /* swarm re-forming (dockerd: 20-90 s), reconfig, election */
     char vbuf[32];
     snprintf(vbuf, sizeof vbuf, "%lld", version);
-    char *args[] = {(char *)"confirm", (char *)confirm_dc, vbuf};
-    if ((rc = ctl_call(o, "quoratectl recover", "recover", 3, args, &j)))
+    char *args[] = {(char *)"confirm", (char *)confirm_dc, vbuf, (char *)"skip-swarm"};
+    if ((rc = ctl_call(o, "quoratectl recover", "recover", skip_swarm ? 4 : 3, args, &j)))
         return rc;
+    bool swarm_skipped = false;
+    size_t si;
+    json_t *sv;
+    json_array_foreach(json_object_get(j, "steps"), si, sv)
+        swarm_skipped |= json_is_true(json_object_get(sv, "skipped"));
     if (json_is_true(json_object_get(j, "executed")))
-        json_object_set_new(j, "labels", relabel(o));
+        json_object_set_new(j, "labels",
+                            swarm_skipped
+                                ? json_pack("{s:b, s:s}", "ok", 0, "error",
+                                            "the swarm was not re-formed (--skip-swarm)")
+                                : relabel(o));
     if (o->json) {
         ctl_print_json(j, RECOVER_JSON_FLAGS);
     } else {
@@ -430,7 +443,9 @@ static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, b
         json_array_foreach(json_object_get(j, "steps"), i, st)
         {
             printf("  %-26s on %-8s %s (%lld ms)%s%s\n", jstr(st, "step"), jstr(st, "node"),
-                   json_is_true(json_object_get(st, "ok")) ? "done" : "FAILED",
+                   json_is_true(json_object_get(st, "skipped")) ? "SKIPPED"
+                   : json_is_true(json_object_get(st, "ok"))    ? "done"
+                                                                 : "FAILED",
                    (long long)json_integer_value(json_object_get(st, "ms")),
                    json_is_string(json_object_get(st, "error")) ? ": " : "",
                    jstr(st, "error"));
@@ -463,7 +478,7 @@ static int live_main(ctl_opts_t *o, const char *confirm_dc, long long version, b
 int ctl_recover_main(int argc, char **argv)
 {
     ctl_opts_t o = {0};
-    bool plan_only = false, yes = false;
+    bool plan_only = false, yes = false, skip_swarm = false;
     const char *status_path = NULL, *config_path = NULL, *confirm_dc = NULL;
     long long version = -1;
     int rc = 0;
@@ -482,6 +497,8 @@ int ctl_recover_main(int argc, char **argv)
             plan_only = true;
         } else if (!strcmp(a, "--yes")) {
             yes = true;
+        } else if (!strcmp(a, "--skip-swarm")) {
+            skip_swarm = true;
         } else if (!strcmp(a, "--status") && has_value) {
             status_path = argv[++i];
         } else if (!strcmp(a, "--config") && has_value && plan_only) {
@@ -516,13 +533,13 @@ int ctl_recover_main(int argc, char **argv)
             return 2;
         }
         if ((rc = ctl_opts_finish(&o)) == 0)
-            rc = live_main(&o, confirm_dc, version, yes);
+            rc = live_main(&o, confirm_dc, version, yes, skip_swarm);
         ctl_opts_free(&o);
         return rc;
     }
     bool as_json = o.json;
     ctl_opts_free(&o);
-    if (confirm_dc || yes || version >= 0) {
+    if (confirm_dc || yes || version >= 0 || skip_swarm) {
         fprintf(stderr, "quoratectl recover: --plan-only only plans; --confirm-down, "
                         "--config-version and --yes belong to the live recovery\n");
         return 2;

@@ -45,6 +45,7 @@ struct recovery {
     char key[64];            /* the operator's key (audit) */
     char confirm_dc[64];
     int64_t confirm_version;
+    bool skip_swarm;         /* the operator re-forms the swarm by hand */
     zmsg_t *queued;          /* an operator request that arrived during a background gather */
     gather_purpose_t queued_purpose;
     /* execution of a confirmed plan */
@@ -553,7 +554,18 @@ static void exec_start(server_t *s, json_t *pj)
                     "removed", json_object_get(pj, "removed")));
     log_warnx("event=recover_confirmed operator=%s dc=%s target=%s version=%lld digest=%s",
               r->key, dc, t->name, (long long)ver, r->digest);
-    if (swarm_frozen(s, r->swarm_node, sizeof r->swarm_node) && r->swarm_node[0]) {
+    bool frozen = swarm_frozen(s, r->swarm_node, sizeof r->swarm_node) && r->swarm_node[0];
+    if (frozen && r->skip_swarm) {
+        json_array_append_new(
+            r->steps, json_pack("{s:s, s:s, s:b, s:b, s:I, s:s}", "step",
+                                "swarm_force_new_cluster", "node", r->swarm_node, "ok", 0,
+                                "skipped", 1, "ms", (json_int_t)0, "error",
+                                "skipped (--skip-swarm): re-form the swarm by hand, then run "
+                                "quoratectl apply"));
+        audit(s, "recover_swarm_skipped", json_pack("{s:s}", "node", r->swarm_node));
+        frozen = false;
+    }
+    if (frozen) {
         qr_err_t err = {{0}};
         r->stage = X_SWARM;
         const inv_node_t *sn = inventory_find(s->inv, r->swarm_node);
@@ -689,8 +701,10 @@ void server__op_recover(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, 
 {
     struct recovery *r = s->rec;
     bool confirm = req->n_args >= 1 && strcmp(req->args[0], "confirm") == 0;
-    if (confirm && req->n_args != 3) {
-        server__op_reply(s, to, QR_EINVAL, "recover confirm needs DC and VERSION", NULL);
+    bool skip = confirm && req->n_args == 4 && strcmp(req->args[3], "skip-swarm") == 0;
+    if (confirm && req->n_args != 3 && !skip) {
+        server__op_reply(s, to, QR_EINVAL, "recover confirm needs DC and VERSION [skip-swarm]",
+                         NULL);
         return;
     }
     if (!confirm && req->n_args != 0) {
@@ -713,6 +727,7 @@ void server__op_recover(server_t *s, zmsg_t *to, const Quorate__OpRequest *req, 
         }
         snprintf(r->confirm_dc, sizeof r->confirm_dc, "%s", req->args[1]);
         r->confirm_version = v;
+        r->skip_swarm = skip;
         log_warnx("event=recover_confirm_requested operator=%s dc=%s version=%lld", r->key,
                   r->confirm_dc, v);
     }

@@ -145,8 +145,24 @@ t0=$(now)
 out=$(ctl "$V" recover --confirm-down east --yes); rc=$?
 measured "confirm -> recovered (quoratectl round trip, swarm + reconfig + election)" "$(since "$t0")"
 printf '%s\n' "$out" | sed 's/^/    /'
+SWARM_REFORMED=1
+if [[ $rc -ne 0 ]] && grep -q "restart dockerd on this host" <<<"$out"; then
+    # dockerd 20.10 under load: its old Raft node did not stop within dockerd's own
+    # deadline and it answers "not a swarm manager" until restarted. quorate must have
+    # stopped before MongoDB and named the remedy; the operator then recovers MongoDB
+    # alone (--skip-swarm) and fixes the swarm by hand.
+    SWARM_REFORMED=0
+    check "a stuck dockerd: MongoDB left untouched (swarm first)" grep -q "MongoDB was not touched" <<<"$out"
+    t0=$(now)
+    out=$(ctl "$V" recover --confirm-down east --skip-swarm --yes); rc=$?
+    measured "confirm --skip-swarm -> recovered" "$(since "$t0")"
+    printf '%s\n' "$out" | sed 's/^/    /'
+    # (the stuck dockerd no longer says it is a manager, so the swarm may not even look
+    # frozen any more: then there is no swarm step to skip)
+    check "--skip-swarm: no swarm step was attempted again" fails grep -q "swarm_force_new_cluster .* \(done\|FAILED\)" <<<"$out"
+fi
 check "recover --confirm-down east --yes: exit 0" test "$rc" -eq 0
-check "the swarm was re-formed first (2 of 3 managers were in east)" \
+[[ $SWARM_REFORMED == 1 ]] && check "the swarm was re-formed first (2 of 3 managers were in east)" \
     grep -q "swarm_force_new_cluster .* done" <<<"$out"
 check "then the forced reconfig, then a primary" \
     grep -q "mongo_force_reconfig .* done" <<<"$out"
@@ -155,14 +171,15 @@ wp=$(agreed_primary "$view")
 check "the simulator agrees: a west member is PRIMARY ($wp)" in_list "$wp" "${WEST_M[@]}"
 note "$(grep "^labels" <<<"$out")"
 check "the label re-plan ran under the same confirmation and says what it did" \
-    grep -Eq "^labels (re-planned for the surviving hosts|NOT re-planned: .*no valid plan)" <<<"$out"
+    grep -Eq "^labels (re-planned for the surviving hosts|NOT re-planned: .*(no valid plan|--skip-swarm))" <<<"$out"
 FL=$(west_labels)
 note "mongo.replica on the survivors now: $FL"
-check "no survivor lost its mongo.replica label ($FL0 -> $FL)" \
+# (the labels in status come from the docker check, which a stuck dockerd cannot give)
+[[ $SWARM_REFORMED == 1 ]] && check "no survivor lost its mongo.replica label ($FL0 -> $FL)" \
     jqe --argjson a "$FL0" 'to_entries | map(select($a[.key] != "-" and .value == "-")) | length == 0' <<<"$FL"
 check "writes are accepted on it" \
     quiet "$LAB" exec "${WEST[0]}" -- /usr/bin/python3 "$MONGOCLI" insert "${wp:-none}" 3
-check "the swarm answers again (docker node ls on ${V})" quiet ldocker "$V" node ls
+[[ $SWARM_REFORMED == 1 ]] && check "the swarm answers again (docker node ls on ${V})" quiet ldocker "$V" node ls
 AU=$(ctl "$V" audit --json)
 check "audit: confirmed, swarm, reconfig, done, each with the operator key and digest" \
     jqe '[.audit[] | select(.event | startswith("recover_"))] as $r
