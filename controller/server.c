@@ -251,6 +251,12 @@ static json_t *status_json(server_t *s)
                   "impersonations", (json_int_t)s->unauthorised, "stale_reports",
                   (json_int_t)s->stale_reports, "handshake_failed",
                   (json_int_t)s->handshake_failed));
+    /* the bounds of every per-peer table and queue (docs/hardening.md) */
+    json_object_set_new(json_object_get(j, "controller"), "limits",
+                        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "max_nodes",
+                                  s->conf->max_nodes, "max_frame", s->conf->max_frame,
+                                  "commands_in_flight", SERVER_MAX_CMDS, "ports_waiting", 16,
+                                  "alert_tests_waiting", 8, "audit_records", 256));
     json_object_set_new(j, "election", peers_status_json(s->peers));
     if (s->applied)
         json_object_set_new(j, "drift", applyplan_drift(s->inv, s->applied));
