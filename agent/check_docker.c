@@ -274,13 +274,25 @@ out:
 
 void check_docker_probe(docker_api_t *api, check_docker_facts_t *f)
 {
+    check_docker_probe_cached(api, f, NULL);
+}
+
+void check_docker_probe_cached(docker_api_t *api, check_docker_facts_t *f,
+                               const check_docker_facts_t *version)
+{
     qr_err_t err = {""};
     json_t *j = NULL, *t = NULL;
     COPY(f->socket, docker_api_socket(api));
 
-    f->version_rc = docker_api_version(api, &j, &err);
-    if (!f->version_rc)
-        f->version_rc = check_docker_parse_version(j, f, &err);
+    if (version) { /* the engine did not change since the last cycles */
+        COPY(f->engine_version, version->engine_version);
+        COPY(f->api_version, version->api_version);
+        f->version_rc = 0;
+    } else {
+        f->version_rc = docker_api_version(api, &j, &err);
+        if (!f->version_rc)
+            f->version_rc = check_docker_parse_version(j, f, &err);
+    }
     json_decref(j);
     j = NULL;
     if (f->version_rc) {
@@ -599,7 +611,14 @@ void check_docker_eval(const check_docker_facts_t *f, const agent_conf_t *conf, 
 typedef struct {
     docker_api_t *api;
     int timeout_ms;
+    check_docker_facts_t version; /* the last /version answer */
+    unsigned version_age;         /* cycles since it was asked; 0: not known */
 } docker_state_t;
+
+/* /version changes only with an engine upgrade, which restarts dockerd (and
+ * then /info fails once): asked every DOCKER_VERSION_EVERY cycles, not every
+ * cycle (one request of five less, measured in tests/bench/agent_footprint) */
+#define DOCKER_VERSION_EVERY 30
 
 void check_docker_run(const agent_conf_t *conf, void **state, check_result_t *out)
 {
@@ -625,7 +644,17 @@ void check_docker_run(const agent_conf_t *conf, void **state, check_result_t *ou
     }
     check_docker_facts_t f;
     check_docker_facts_init(&f);
-    check_docker_probe(s->api, &f);
+    bool cached = s->version_age > 0 && s->version_age < DOCKER_VERSION_EVERY;
+    check_docker_probe_cached(s->api, &f, cached ? &s->version : NULL);
+    if (f.version_rc || f.info_rc) {
+        s->version_age = 0; /* ask again next cycle */
+    } else if (!cached) {
+        COPY(s->version.engine_version, f.engine_version);
+        COPY(s->version.api_version, f.api_version);
+        s->version_age = 1;
+    } else {
+        s->version_age++;
+    }
     check_docker_eval(&f, conf, out);
     check_docker_facts_clear(&f);
 }

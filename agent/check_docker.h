@@ -89,6 +89,9 @@ int check_docker_parse_services(const json_t *services, const json_t *tasks,
 
 /* Gathers facts through api (blocking, each call bounded by its timeout). */
 void check_docker_probe(docker_api_t *api, check_docker_facts_t *f);
+/* The same with /version's answer taken from version (may be NULL: ask). */
+void check_docker_probe_cached(docker_api_t *api, check_docker_facts_t *f,
+                               const check_docker_facts_t *version);
 
 /* Pure: facts -> status, summary and values. conf may be NULL. */
 void check_docker_eval(const check_docker_facts_t *f, const agent_conf_t *conf,

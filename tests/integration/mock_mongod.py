@@ -69,6 +69,7 @@ class Sim:
         self.mode_file, self.me = mode_file, me
         self.conn_ids = 0
         self.client_ports = set()
+        self.commands = {}  # command name -> times asked (mockStats reports it)
         self.lock = threading.Lock()
 
     def mode(self):
@@ -193,10 +194,12 @@ class Sim:
             name = (req.command_name or "").lower()
             with self.lock:
                 self.client_ports.add(req.client_port)
-            if name == "mockstats":  # test hook: how many client connections so far
+                self.commands[name] = self.commands.get(name, 0) + 1
+            if name == "mockstats":  # test hook: client connections and commands so far
                 with self.lock:
                     n = len(self.client_ports)
-                req.reply({"connections": n, "ok": 1.0})
+                    cmds = dict(self.commands)
+                req.reply({"connections": n, "commands": cmds, "ok": 1.0})
             elif name in ("hello", "ismaster"):
                 req.reply(self.hello(name == "ismaster", req))
             elif name == "replsetgetstatus":

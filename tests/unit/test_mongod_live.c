@@ -57,6 +57,18 @@ static void test_live_check_reuses_one_connection_across_runs(void **st)
     json_t *after = command("{\"mockStats\": 1}", &rc);
     /* ten cycles: one connection for the check, one more for this query */
     assert_int_equal(json_integer_value(json_object_get(after, "connections")), n0 + 2);
+    /* ... and the config read once: hello's setVersion and the term did not change */
+    json_t *c0 = json_object_get(before, "commands"), *c1 = json_object_get(after, "commands");
+    /* (at least: the driver's own monitoring may add a hello) */
+    assert_true(json_integer_value(json_object_get(c1, "hello")) -
+                    json_integer_value(json_object_get(c0, "hello")) >=
+                10);
+    assert_int_equal(json_integer_value(json_object_get(c1, "replsetgetstatus")) -
+                         json_integer_value(json_object_get(c0, "replsetgetstatus")),
+                     10);
+    assert_int_equal(json_integer_value(json_object_get(c1, "replsetgetconfig")) -
+                         json_integer_value(json_object_get(c0, "replsetgetconfig")),
+                     1);
     check_mongod_state_free(state);
     json_decref(before);
     json_decref(after);

@@ -116,8 +116,15 @@ tgt=$(jq -r .plan.target <<<"$PJ")
 ALL_M=$(all_members | paste -sd,)
 bump=$("$LAB" exec "${WEST[0]}" -- /usr/bin/python3 "$MONGOCLI" force-reconfig "$tgt" --keep "$ALL_M" 2>&1)
 note "config bumped by hand on $tgt: $bump"
-ver_now() { ctl_json "$V" status | jq -e --argjson v "$VER" '[.nodes[].checks[]? | select(.name == "mongod") | .values.config_version // 0] | max > $v' >/dev/null; }
-wait_until 15 ver_now || note "(the agents' reports did not show the new version yet)"
+ver_now() {   # both survivors' mongod checks report a config version above the plan's
+    local h
+    for h in "${WEST[@]}"; do
+        ctl_json "$V" checks "$h" | jqe --argjson v "$VER" \
+            '.checks[] | select(.name == "mongod") | .values.config_version > $v' || return 1
+    done
+}
+check "the survivors' mongod checks report the new config version (re-read when it changes)" \
+    wait_until 15 ver_now
 out=$(ctl "$V" recover --confirm-down east --config-version "$VER" --yes); rc=$?
 note "confirm with version $VER: rc $rc: $(tail -1 <<<"$out")"
 check "a config changed since the plan is refused (exit 1)" test "$rc" -eq 1
