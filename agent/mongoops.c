@@ -235,25 +235,28 @@ int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *arg
                         "--force-new-cluster is not needed and would be refused");
     } else {
         docker_api_destroy(&api);
-        api = docker_api_new(conf->docker_socket, 30000); /* re-forming takes seconds */
+        api = docker_api_new(conf->docker_socket, 45000); /* dockerd takes 15-30 s */
         json_t *body = json_pack("{s:s, s:s?, s:b}", "ListenAddr", "0.0.0.0:2377", "AdvertiseAddr",
                                  addr, "ForceNewCluster", 1);
         /* dockerd (20.10) spends ~20 s stopping the old Raft node and then
          * sometimes answers HTTP 500 "context deadline exceeded" (or, asked
-         * again meanwhile, 503 "not a swarm manager") while the new cluster
-         * forms anyway: judge by whether the swarm answers (up to 30 s), and
+         * again meanwhile, 503 "not a swarm manager"), or does not answer in
+         * 45 s, while the new cluster may form anyway: judge by whether the
+         * swarm answers (up to 20 s), and
          * send the request once more if it does not */
         for (int attempt = 0; api && attempt < 2; attempt++) {
             json_decref(reply);
             reply = NULL;
             rc = docker_api_request(api, "POST", "/swarm/init", body, NULL, &reply, err);
-            if (rc == 0 || (!strstr(err->msg, "deadline exceeded") &&
+            if (rc == 0 || (rc != QR_ETIMEOUT && !strstr(err->msg, "deadline exceeded") &&
                             !strstr(err->msg, "not a swarm manager")))
                 break;
             log_warnx("event=swarm_init_unclear attempt=%d reason=\"%s\"", attempt + 1, err->msg);
             docker_api_t *probe_api = docker_api_new(conf->docker_socket, 3000);
             json_t *probe = NULL;
-            for (int w = 0; probe_api && w < 60 && !probe; w++) {
+            int64_t until_us = wire_now_us() + 20 * 1000000LL; /* wall budget: a /nodes
+                                                                  * call may hang 3 s */
+            while (probe_api && !probe && wire_now_us() < until_us) {
                 if (docker_api_nodes(probe_api, &probe, &(qr_err_t){{0}}) != 0) {
                     json_decref(probe);
                     probe = NULL;
@@ -269,7 +272,7 @@ int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *arg
         }
         if (!api)
             rc = qr_err_set(err, QR_ENOMEM, "out of memory");
-        else if (rc != 0 && (strstr(err->msg, "deadline exceeded") ||
+        else if (rc != 0 && (rc == QR_ETIMEOUT || strstr(err->msg, "deadline exceeded") ||
                              strstr(err->msg, "not a swarm manager"))) {
             /* dockerd could not stop its old Raft node in time: until it is
              * restarted it answers every init with "not a swarm manager" */
@@ -285,13 +288,18 @@ int mongoops_swarm_force_new_cluster(const agent_conf_t *conf, const json_t *arg
     }
     if (rc == 0) {
         /* the new single-manager swarm answers once its Raft has a leader */
-        int waited = 0;
+        int64_t t0 = wire_now_us();
         json_decref(nodes);
         nodes = NULL;
-        while (waited < 20000 && docker_api_nodes(api, &nodes, &(qr_err_t){{0}}) != 0) {
+        docker_api_t *wait_api = docker_api_new(conf->docker_socket, 3000);
+        while (wait_api && wire_now_us() - t0 < 20 * 1000000LL &&
+               docker_api_nodes(wait_api, &nodes, &(qr_err_t){{0}}) != 0) {
+            json_decref(nodes);
+            nodes = NULL;
             usleep(200 * 1000);
-            waited += 200;
         }
+        docker_api_destroy(&wait_api);
+        int waited = (int)((wire_now_us() - t0) / 1000);
         *out = json_pack("{s:s, s:s?, s:b, s:i}", "node", conf->node, "node_id",
                          json_string_value(reply), "answers", nodes != NULL, "waited_ms", waited);
     }

@@ -571,7 +571,7 @@ static void exec_start(server_t *s, json_t *pj)
         const inv_node_t *sn = inventory_find(s->inv, r->swarm_node);
         json_t *sargs = json_pack("{s:s?}", "advertise_addr",
                                   sn && sn->address[0] ? sn->address : NULL);
-        int src = server__command(s, r->swarm_node, "swarm_force_new_cluster", sargs, 150000,
+        int src = server__command(s, r->swarm_node, "swarm_force_new_cluster", sargs, 170000,
                                   on_swarm, NULL, &err);
         json_decref(sargs);
         if (src != 0) {
