@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "atomicfile.h"
+#include "slotfile.h"
 #include "fence.h"
 #include "keys.h"
 #include "commands.h"
@@ -43,6 +44,7 @@ struct agent {
     uint64_t seq, cycle, dropped, bad_frames;
     fence_t fence; /* highest leader term seen, persisted in state_dir */
     char term_path[4096];
+    slotfile_t *term_file; /* term_path, written in place (common/slotfile.h) */
     qitem_t *queue; /* ring of packed reports waiting for a controller */
     size_t queue_cap;
     size_t q_head, q_len;
@@ -206,8 +208,24 @@ static void persist_term(agent_t *a)
     char buf[32];
     qr_err_t err = {{0}};
     int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)fence_highest(&a->fence));
-    if (atomicfile_write(a->term_path, buf, (size_t)n, &err) != 0)
-        log_warnx("event=term_persist_failed path=%s reason=\"%s\"", a->term_path, err.msg);
+    if (!a->term_file)
+        a->term_file = slotfile_new(a->term_path, 64);
+    if (!a->term_file || slotfile_write(a->term_file, buf, (size_t)n, &err) != 0)
+        log_warnx("event=term_persist_failed path=%s reason=\"%s\"", a->term_path,
+                  a->term_file ? err.msg : "out of memory");
+}
+
+/* The term as text ("N\n"): the record of the slot file, or the whole file
+ * of earlier versions, written with atomicfile (rewritten at the next term). */
+static int parse_term(const uint8_t *data, size_t len, uint64_t *t)
+{
+    char buf[65] = "";
+    if (len >= sizeof buf)
+        return -1;
+    memcpy(buf, data, len);
+    char *end;
+    *t = strtoull(buf, &end, 10);
+    return end == buf || (*end != '\n' && *end != '\0') ? -1 : 0;
 }
 
 static void load_term(agent_t *a)
@@ -217,15 +235,24 @@ static void load_term(agent_t *a)
     size_t len = 0;
     qr_err_t err = {{0}};
     uint64_t t = 0;
-    if (atomicfile_read(a->term_path, 64, &data, &len, &err) == 0) {
-        char buf[65] = "";
-        memcpy(buf, data, len);
-        char *end;
-        t = strtoull(buf, &end, 10);
-        if (end == buf || (*end != '\n' && *end != '\0')) {
-            log_warnx("event=term_file_corrupt path=%s action=start_from_0", a->term_path);
-            t = 0;
-        }
+    a->term_file = slotfile_new(a->term_path, 64);
+    int rc = a->term_file ? slotfile_load(a->term_file, &data, &len, &err) : QR_ENOMEM;
+    if (rc == QR_EPARSE && slotfile_foreign(a->term_file)) {
+        free(data);
+        rc = atomicfile_read(a->term_path, 64, &data, &len, &err);
+        if (rc)
+            snprintf(err.msg, sizeof err.msg, "an old-format term file that cannot be read");
+    }
+    if (rc == 0 && slotfile_warning(a->term_file))
+        log_warnx("event=term_file_note reason=\"%s\"", slotfile_warning(a->term_file));
+    if (rc == 0 && parse_term(data, len, &t) != 0) {
+        rc = QR_EPARSE;
+        snprintf(err.msg, sizeof err.msg, "not a number");
+    }
+    if (rc != 0 && rc != QR_ENOTFOUND) {
+        log_warnx("event=term_file_corrupt path=%s reason=\"%s\" action=start_from_0",
+                  a->term_path, err.msg);
+        t = 0;
     }
     free(data);
     fence_init(&a->fence, t);
@@ -550,6 +577,7 @@ size_t agent_destroy(agent_t **self_p)
         free(a->queue[(a->q_head + i) % (size_t)a->queue_cap].buf);
     free(a->queue);
     zcert_destroy(&a->cert);
+    slotfile_destroy(&a->term_file);
     agent_conf_destroy(&a->conf);
     free(a);
     *self_p = NULL;

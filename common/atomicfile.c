@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,58 +47,19 @@ static int fsync_dir_of(const char *path, qr_err_t *err)
     return rc;
 }
 
-/* Test-only crash injection (docs/hardening.md): QUORATE_TEST_CRASH=STEP[:N]
- * kills the process with SIGKILL at STEP of its Nth atomic write (default the
- * first), as a power cut or kill -9 at exactly that point would. Unset in
- * production; compiled always so the shipped binary is the one tested. */
-static const char *const crash_steps[] = {
-    [ATOMICFILE_STOP_TEMP_PARTIAL] = "temp_partial",
-    [ATOMICFILE_STOP_TEMP_WRITTEN] = "temp_written",
-    [ATOMICFILE_STOP_BEFORE_RENAME] = "before_rename",
-    [ATOMICFILE_STOP_AFTER_RENAME] = "after_rename",
-};
-
-static atomicfile_stop_t crash_point(void)
-{
-    static unsigned long writes;
-    const char *v = getenv("QUORATE_TEST_CRASH");
-    if (!v || !*v)
-        return ATOMICFILE_STOP_NONE;
-    unsigned long n = __atomic_add_fetch(&writes, 1, __ATOMIC_SEQ_CST);
-    const char *colon = strchr(v, ':');
-    size_t len = colon ? (size_t)(colon - v) : strlen(v);
-    unsigned long want = colon ? strtoul(colon + 1, NULL, 10) : 1;
-    if (n != (want ? want : 1))
-        return ATOMICFILE_STOP_NONE;
-    for (size_t i = 1; i < sizeof crash_steps / sizeof crash_steps[0]; i++)
-        if (strlen(crash_steps[i]) == len && strncmp(crash_steps[i], v, len) == 0)
-            return (atomicfile_stop_t)i;
-    return ATOMICFILE_STOP_NONE;
-}
-
-static void crash_here(atomicfile_stop_t at, atomicfile_stop_t here, const char *path)
-{
-    if (at != here)
-        return;
-    fprintf(stderr, "atomicfile: QUORATE_TEST_CRASH: killing the process at %s of %s\n",
-            crash_steps[here], path);
-    fflush(stderr);
-    raise(SIGKILL);
-}
-
 int atomicfile_write_ex(const char *path, const void *data, size_t len, atomicfile_stop_t stop,
                         qr_err_t *err)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
         return qr_err_set(err, QR_EINVAL, "path too long: %s", path);
-    atomicfile_stop_t crash = crash_point();
+    crashpoint_t crash = crashpoint_next();
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return qr_err_set(err, QR_EIO, "create %s: %s", tmp, strerror(errno));
     const uint8_t *p = data;
     if (crash == ATOMICFILE_STOP_TEMP_PARTIAL && write_all(fd, p, len / 2) == 0)
-        crash_here(crash, ATOMICFILE_STOP_TEMP_PARTIAL, path);
+        crashpoint_hit(crash, CRASHPOINT_TEMP_PARTIAL, path);
     if (stop == ATOMICFILE_STOP_TEMP_PARTIAL) {
         int wrc = write_all(fd, p, len / 2);
         close(fd);
@@ -112,7 +72,7 @@ int atomicfile_write_ex(const char *path, const void *data, size_t len, atomicfi
         unlink(tmp);
         return rc;
     }
-    crash_here(crash, ATOMICFILE_STOP_TEMP_WRITTEN, path);
+    crashpoint_hit(crash, CRASHPOINT_TEMP_WRITTEN, path);
     if (stop == ATOMICFILE_STOP_TEMP_WRITTEN) {
         close(fd);
         return qr_err_set(err, QR_EIO, "injected stop before fsync");
@@ -128,7 +88,7 @@ int atomicfile_write_ex(const char *path, const void *data, size_t len, atomicfi
         unlink(tmp);
         return rc;
     }
-    crash_here(crash, ATOMICFILE_STOP_BEFORE_RENAME, path);
+    crashpoint_hit(crash, CRASHPOINT_BEFORE_RENAME, path);
     if (stop == ATOMICFILE_STOP_BEFORE_RENAME)
         return qr_err_set(err, QR_EIO, "injected stop before rename");
     if (rename(tmp, path) < 0) {
@@ -136,7 +96,7 @@ int atomicfile_write_ex(const char *path, const void *data, size_t len, atomicfi
         unlink(tmp);
         return rc;
     }
-    crash_here(crash, ATOMICFILE_STOP_AFTER_RENAME, path);
+    crashpoint_hit(crash, CRASHPOINT_AFTER_RENAME, path);
     if (stop == ATOMICFILE_STOP_AFTER_RENAME)
         return qr_err_set(err, QR_EIO, "injected stop before the directory fsync");
     return fsync_dir_of(path, err);

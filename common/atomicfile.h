@@ -5,26 +5,22 @@
 #ifndef QR_ATOMICFILE_H
 #define QR_ATOMICFILE_H
 
+#include "crashpoint.h"
 #include "err.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Fault injection for tests: atomicfile_write_ex() stops at this point as if
- * the process had died there (returns QR_EIO, leaves the debris behind). */
-typedef enum {
-    ATOMICFILE_STOP_NONE = 0,
-    ATOMICFILE_STOP_TEMP_PARTIAL,  /* half the data written to the temporary file */
-    ATOMICFILE_STOP_TEMP_WRITTEN,  /* all written, not yet fsync'd */
-    ATOMICFILE_STOP_BEFORE_RENAME, /* fsync'd, not renamed */
-    ATOMICFILE_STOP_AFTER_RENAME,  /* renamed, directory not yet fsync'd */
-} atomicfile_stop_t;
-
-/* Test-only: the environment variable QUORATE_TEST_CRASH=STEP[:N] (STEP one
- * of temp_partial, temp_written, before_rename, after_rename) makes the
- * process kill itself with SIGKILL at that step of its Nth atomic write
- * (default 1); integration tests use it to crash the controller exactly
- * between two steps. Never set it in production (docs/hardening.md). */
+ * the process had died there (returns QR_EIO, leaves the debris behind). The
+ * environment variable QUORATE_TEST_CRASH (common/crashpoint.h) kills the
+ * process at the same steps. */
+typedef crashpoint_t atomicfile_stop_t;
+#define ATOMICFILE_STOP_NONE CRASHPOINT_NONE
+#define ATOMICFILE_STOP_TEMP_PARTIAL CRASHPOINT_TEMP_PARTIAL   /* half written to the temp file */
+#define ATOMICFILE_STOP_TEMP_WRITTEN CRASHPOINT_TEMP_WRITTEN   /* all written, not fsync'd */
+#define ATOMICFILE_STOP_BEFORE_RENAME CRASHPOINT_BEFORE_RENAME /* fsync'd, not renamed */
+#define ATOMICFILE_STOP_AFTER_RENAME CRASHPOINT_AFTER_RENAME   /* renamed, dir not fsync'd */
 
 /* Writes len bytes of data to path atomically (mode 0600). The temporary file
  * is "<path>.tmp". Returns 0, or QR_EIO with the failing step in err. */

@@ -27,6 +27,11 @@ struct election {
     bool override;             /* leading under a takeover's quorum of one */
     int64_t election_deadline; /* follower, (pre)candidate */
     int64_t last_leader_contact;
+    /* the leader whose connection closed (election_peer_lost), in which
+     * term and when: its messages still in flight are not contact */
+    uint32_t lost_leader;
+    uint64_t lost_term;
+    int64_t lost_at;
     uint32_t votes; /* bit per peer index, this round */
     election_docid_t committed;
 
@@ -496,6 +501,30 @@ void election_tick(election_t *e, int64_t now, election_out_t *out)
     out_end(e, out);
 }
 
+void election_peer_lost(election_t *e, int64_t now, uint32_t peer, election_out_t *out)
+{
+    out_begin(e, out);
+    if (e->role == ELECTION_FOLLOWER && peer != 0 && peer == e->leader) {
+        e->leader = 0;
+        e->last_leader_contact = -1;
+        e->lost_leader = peer;
+        e->lost_term = e->term;
+        e->lost_at = now;
+        out->reason = "the leader's connection closed";
+        /* Every follower saw the same close within a few ms: staggered by
+         * rank (lower ids first, half a heartbeat apart) they do not split
+         * the vote, as random draws this close together would. */
+        int64_t rank = 0;
+        for (size_t i = 0; i < e->cfg.n_peers; i++)
+            if (e->cfg.peers[i] != peer && e->cfg.peers[i] < e->cfg.self_id)
+                rank++;
+        int64_t soon = now + e->cfg.heartbeat_ms / 4 + rank * (e->cfg.heartbeat_ms / 2);
+        if (soon < e->election_deadline)
+            e->election_deadline = soon;
+    }
+    out_end(e, out);
+}
+
 static int msg_check(const election_t *e, const election_msg_t *m)
 {
     if (m->type < ELECTION_MSG_REQUEST_VOTE || m->type > ELECTION_MSG_TIMEOUT_NOW)
@@ -597,11 +626,18 @@ static int on_append(election_t *e, int64_t now, const election_msg_t *m, electi
         step_to_term(e, now, m->term, out);
     if (e->role == ELECTION_LEADER)
         return QR_ECONFLICT;
-    if (e->role != ELECTION_FOLLOWER)
-        set_role(e, ELECTION_FOLLOWER, "a leader of this term exists", out);
-    e->leader = m->from;
-    e->last_leader_contact = now;
-    reset_election_timer(e, now);
+    /* Sent before its connection closed and overtaken by the close: the
+     * document is kept, but it is no sign of life (for a leader that lives
+     * on, its next heartbeat after this window is). */
+    bool remains = m->from == e->lost_leader && m->term == e->lost_term &&
+                   now - e->lost_at < e->cfg.heartbeat_ms;
+    if (!remains) {
+        if (e->role != ELECTION_FOLLOWER)
+            set_role(e, ELECTION_FOLLOWER, "a leader of this term exists", out);
+        e->leader = m->from;
+        e->last_leader_contact = now;
+        reset_election_timer(e, now);
+    }
     if (m->has_doc && election_docid_cmp(m->doc_id, e->doc_id) > 0) {
         /* Older versions arriving late are ignored: no going back. */
         if (doc_set(e, m->doc_id, m->doc, m->doc_len) == 0)

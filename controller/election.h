@@ -148,6 +148,20 @@ void election_tick(election_t *e, int64_t now_ms, election_out_t *out);
  * unless ids or takeover terms are misconfigured). */
 int election_recv(election_t *e, int64_t now_ms, const election_msg_t *msg, election_out_t *out);
 
+/* The transport saw the connection to controller peer close: its process
+ * exited or was killed, and its kernel closed the socket. When peer is the
+ * leader this follower follows, the leader counts as lost (leader unknown;
+ * pre-votes are granted at once) and the election timer is brought forward
+ * to heartbeat_ms / 4 + rank * heartbeat_ms / 2, rank being the number of
+ * other followers with a lower id (25, 75, 125 ms... with the defaults),
+ * instead of a whole election timeout: all followers see the close within a
+ * few ms, and a staggered order cannot split the vote the way random draws
+ * that close together do. A host that dies or a cut link closes nothing: those
+ * still wait for the election timeout. Safe whenever called (an election is
+ * safe at any time); a wrong report cannot depose a leader the others still
+ * hear, because their pre-votes refuse it. Ignored for other peers. */
+void election_peer_lost(election_t *e, int64_t now_ms, uint32_t peer, election_out_t *out);
+
 /* Leader only: sets a new version of the state document (copied). Returns 0
  * and its id in *id; it is committed once a majority persisted it (see
  * election_doc_is_committed). QR_EUNAVAIL when not leader or transferring,

@@ -2,24 +2,22 @@
  * fixed layout, checksummed; see docs/election.md for the byte layout. */
 #include "election_store.h"
 
+#include "common/atomicfile.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct election_store {
+    slotfile_t *file;
+    size_t doc_max;
+    char note[512];
+};
 
 static const uint8_t store_magic[8] = {'Q', 'R', 'E', 'L', 'E', 'C', 'T', '\n'};
 #define HDR_LEN 16u   /* magic, version, payload length */
 #define FIXED_LEN 32u /* term, voted_for, doc term, doc counter, doc length */
 #define CRC_LEN 4u
-
-uint32_t election_store_crc32(const uint8_t *p, size_t len)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < len; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -49,9 +47,10 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-int election_store_save_ex(const char *path, const election_hard_t *h, atomicfile_stop_t stop,
-                           qr_err_t *err)
+int election_store_encode(const election_hard_t *h, uint8_t **out, size_t *out_len, qr_err_t *err)
 {
+    *out = NULL;
+    *out_len = 0;
     if (h->doc_len > UINT32_MAX - FIXED_LEN - HDR_LEN - CRC_LEN)
         return qr_err_set(err, QR_ETOOBIG, "state document of %zu bytes", h->doc_len);
     size_t total = HDR_LEN + FIXED_LEN + h->doc_len + CRC_LEN;
@@ -69,30 +68,18 @@ int election_store_save_ex(const char *path, const election_hard_t *h, atomicfil
     put32(p + 28, (uint32_t)h->doc_len);
     if (h->doc_len)
         memcpy(p + FIXED_LEN, h->doc, h->doc_len);
-    put32(buf + total - CRC_LEN, election_store_crc32(buf, total - CRC_LEN));
-    int rc = atomicfile_write_ex(path, buf, total, stop, err);
-    free(buf);
-    return rc;
+    put32(buf + total - CRC_LEN, slotfile_crc32(buf, total - CRC_LEN));
+    *out = buf;
+    *out_len = total;
+    return 0;
 }
 
-int election_store_save(const char *path, const election_hard_t *h, qr_err_t *err)
-{
-    return election_store_save_ex(path, h, ATOMICFILE_STOP_NONE, err);
-}
-
-int election_store_load(const char *path, size_t doc_max, election_hard_t *h, uint8_t **doc_buf,
-                        qr_err_t *err)
+int election_store_decode(const uint8_t *buf, size_t len, size_t doc_max, const char *path,
+                          election_hard_t *h, uint8_t **doc_buf, qr_err_t *err)
 {
     memset(h, 0, sizeof *h);
     *doc_buf = NULL;
-    uint8_t *buf;
-    size_t len;
-    int rc = atomicfile_read(path, HDR_LEN + FIXED_LEN + doc_max + CRC_LEN, &buf, &len, err);
-    if (rc == QR_ETOOBIG)
-        return qr_err_set(err, QR_ETOOBIG, "%s: larger than the state document limit %zu allows",
-                          path, doc_max);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (len < HDR_LEN || memcmp(buf, store_magic, sizeof store_magic) != 0) {
         rc = qr_err_set(err, QR_EPARSE, "%s: not an election state file (bad magic)", path);
         goto out;
@@ -110,7 +97,7 @@ int election_store_load(const char *path, size_t doc_max, election_hard_t *h, ui
         goto out;
     }
     uint32_t want = get32(buf + len - CRC_LEN);
-    uint32_t got = election_store_crc32(buf, len - CRC_LEN);
+    uint32_t got = slotfile_crc32(buf, len - CRC_LEN);
     if (want != got) {
         rc = qr_err_set(err, QR_EPARSE, "%s: checksum mismatch (stored %08x, computed %08x)", path,
                         want, got);
@@ -148,8 +135,101 @@ int election_store_load(const char *path, size_t doc_max, election_hard_t *h, ui
     h->doc = *doc_buf;
     h->doc_len = dlen;
 out:
-    free(buf);
     if (rc)
         memset(h, 0, sizeof *h);
     return rc;
+}
+
+static size_t record_max(size_t doc_max)
+{
+    return HDR_LEN + FIXED_LEN + doc_max + CRC_LEN;
+}
+
+/* A format 1 file: the record alone, replaced atomically. */
+static int load_format1(election_store_t *s, const char *path, election_hard_t *h,
+                        uint8_t **doc_buf, qr_err_t *err)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = atomicfile_read(path, record_max(s->doc_max), &buf, &len, err);
+    if (rc == QR_ETOOBIG)
+        return qr_err_set(err, QR_ETOOBIG, "%s: larger than the state document limit %zu allows",
+                          path, s->doc_max);
+    if (rc)
+        return rc;
+    rc = election_store_decode(buf, len, s->doc_max, path, h, doc_buf, err);
+    free(buf);
+    if (rc == 0)
+        snprintf(s->note, sizeof s->note,
+                 "%s: format 1 (one record, replaced atomically); rewritten as a two-slot file "
+                 "at the next save",
+                 path);
+    return rc;
+}
+
+int election_store_open(const char *path, size_t doc_max, election_store_t **out,
+                        election_hard_t *h, uint8_t **doc_buf, qr_err_t *err)
+{
+    *out = NULL;
+    memset(h, 0, sizeof *h);
+    *doc_buf = NULL;
+    election_store_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->file = slotfile_new(path, record_max(doc_max)))) {
+        free(s);
+        return qr_err_set(err, QR_ENOMEM, "election store");
+    }
+    s->doc_max = doc_max;
+    uint8_t *rec = NULL;
+    size_t len = 0;
+    int rc = slotfile_load(s->file, &rec, &len, err);
+    if (rc == 0) {
+        rc = election_store_decode(rec, len, doc_max, path, h, doc_buf, err);
+        const char *w = slotfile_warning(s->file);
+        if (rc == 0 && w)
+            snprintf(s->note, sizeof s->note, "%s", w);
+    } else if (rc == QR_EPARSE && slotfile_foreign(s->file)) {
+        rc = load_format1(s, path, h, doc_buf, err);
+    } else if (rc == QR_ETOOBIG) {
+        rc = qr_err_set(err, QR_ETOOBIG, "%s: larger than the state document limit %zu allows",
+                        path, doc_max);
+    }
+    free(rec);
+    if (rc != 0 && rc != QR_ENOTFOUND) {
+        election_store_destroy(&s);
+        return rc;
+    }
+    *out = s;
+    return rc;
+}
+
+const char *election_store_note(const election_store_t *s)
+{
+    return s->note[0] ? s->note : NULL;
+}
+
+int election_store_save_ex(election_store_t *s, const election_hard_t *h, crashpoint_t stop,
+                           qr_err_t *err)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = election_store_encode(h, &buf, &len, err);
+    if (rc)
+        return rc;
+    rc = slotfile_write_ex(s->file, buf, len, stop, err);
+    free(buf);
+    return rc;
+}
+
+int election_store_save(election_store_t *s, const election_hard_t *h, qr_err_t *err)
+{
+    return election_store_save_ex(s, h, CRASHPOINT_NONE, err);
+}
+
+void election_store_destroy(election_store_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    slotfile_destroy(&(*sp)->file);
+    free(*sp);
+    *sp = NULL;
 }

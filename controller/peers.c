@@ -1,6 +1,7 @@
 /* Election transport: protobuf ElectionMsg over DEALER/ROUTER with CURVE. */
 #include "peers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@ typedef struct {
     const controller_peer_t *conf;
     zsock_t *sock; /* DEALER to the peer */
     zuv_t *zuv;
+    zsock_t *mon; /* PAIR: the DEALER's monitor (connection closed) */
+    zuv_t *mon_zuv;
+    peers_t *owner;
 } peer_link_t;
 
 struct peers {
@@ -27,6 +31,7 @@ struct peers {
     peer_link_t links[CONTROLLER_MAX_PEERS];
     uv_timer_t timer;
     char state_path[4096];
+    election_store_t *store_file; /* state_path, open for the process's life */
     peers_role_cb cb;
     void *cb_arg;
     uint64_t seq, bad;
@@ -133,7 +138,7 @@ static void apply(peers_t *p, election_out_t *out)
 {
     if (out->persist) {
         qr_err_t err = {{0}};
-        if (election_store_save(p->state_path, &out->hard, &err) != 0)
+        if (election_store_save(p->store_file, &out->hard, &err) != 0)
             fatalx("event=election_persist_failed path=%s reason=\"%s\" (cannot promise "
                    "anything without durable state)",
                    p->state_path, err.msg);
@@ -258,11 +263,13 @@ int peers_new(uv_loop_t *loop, const controller_conf_t *conf, zcert_t *cert, pee
     ec.seed = (uint64_t)wire_now_us() ^ ((uint64_t)conf->election_id << 48);
     election_hard_t hard = {0};
     uint8_t *docbuf = NULL;
-    int rc = election_store_load(p->state_path, ec.doc_max, &hard, &docbuf, err);
+    int rc = election_store_open(p->state_path, ec.doc_max, &p->store_file, &hard, &docbuf, err);
     if (rc == QR_ENOTFOUND) {
         memset(&hard, 0, sizeof hard);
         rc = 0;
     } else if (rc == 0) {
+        if (election_store_note(p->store_file))
+            log_warnx("event=election_state_note reason=\"%s\"", election_store_note(p->store_file));
         log_info("event=election_state_restored term=%llu voted_for=%u doc=%llu.%llu",
                  (unsigned long long)hard.term, hard.voted_for,
                  (unsigned long long)hard.doc_id.term, (unsigned long long)hard.doc_id.counter);
@@ -271,16 +278,61 @@ int peers_new(uv_loop_t *loop, const controller_conf_t *conf, zcert_t *cert, pee
         rc = election_new(&ec, &hard, (int64_t)uv_now(loop), &p->e, err);
     free(docbuf);
     if (rc) {
+        election_store_destroy(&p->store_file);
         free(p);
         return rc;
     }
     if (conf->curve && conf->n_peers &&
         (rc = keys_load_store(conf->controller_keys, &p->store, err)) != 0) {
         election_destroy(&p->e);
+        election_store_destroy(&p->store_file);
         free(p);
         return rc;
     }
     *out = p;
+    return 0;
+}
+
+/* The kernel closed a connection to a peer (its process exited or was
+ * killed): when it was the leader, do not wait the whole election timeout
+ * (election_peer_lost). A dead host or a cut cable closes nothing and still
+ * waits for the timeout. */
+static void on_link_monitor(zuv_t *z, zmsg_t **msg_p, void *arg)
+{
+    peer_link_t *l = arg;
+    peers_t *p = l->owner;
+    (void)z;
+    zframe_t *ev = zmsg_first(*msg_p);
+    if (!ev || zframe_size(ev) < 6 || !p->started)
+        return;
+    uint16_t event;
+    memcpy(&event, zframe_data(ev), 2);
+    if (event != ZMQ_EVENT_DISCONNECTED)
+        return;
+    uint32_t id = (uint32_t)l->conf->id;
+    bool was_leader = election_leader(p->e) == id && election_role(p->e) == ELECTION_FOLLOWER;
+    election_out_t out;
+    election_peer_lost(p->e, mono(p), id, &out);
+    if (was_leader)
+        log_info("event=leader_connection_closed peer=%s election_in_ms=%lld", l->conf->name,
+                 (long long)(election_next_tick(p->e) - mono(p)));
+    apply(p, &out);
+}
+
+static int link_monitor_start(peers_t *p, size_t i, qr_err_t *err)
+{
+    peer_link_t *l = &p->links[i];
+    char ep[80];
+    snprintf(ep, sizeof ep, "inproc://quorate-peer-monitor-%zu-%p", i, (void *)p);
+    if (zmq_socket_monitor(zsock_resolve(l->sock), ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return qr_err_set(err, QR_EIO, "cannot monitor the link to %s: %s", l->conf->name,
+                          zmq_strerror(zmq_errno()));
+    l->mon = zsock_new_pair(ep); /* '>' by default for PAIR: connects */
+    if (!l->mon)
+        return qr_err_set(err, QR_EIO, "cannot connect the monitor of the link to %s",
+                          l->conf->name);
+    l->owner = p;
+    l->mon_zuv = zuv_new(p->loop, l->mon, on_link_monitor, l);
     return 0;
 }
 
@@ -321,6 +373,9 @@ int peers_start(peers_t *p, zap_t *zap, qr_err_t *err)
                 return qr_err_set(err, QR_EINVAL, "cannot connect to %s", l->conf->endpoint);
             /* replies come back on our ROUTER; nothing is read here */
             l->zuv = zuv_new(p->loop, l->sock, on_peer_msg, p);
+            int mrc = link_monitor_start(p, i, err);
+            if (mrc)
+                return mrc;
         }
     }
     p->started = true;
@@ -358,6 +413,7 @@ void peers_stop(peers_t *p)
     zuv_destroy(&p->router_zuv);
     for (size_t i = 0; i < p->conf->n_peers; i++) {
         zuv_destroy(&p->links[i].zuv);
+        zuv_destroy(&p->links[i].mon_zuv);
         /* the last vote or handover message may still be queued: give it
          * a moment to leave when the context terminates */
         if (p->links[i].sock)
@@ -374,9 +430,12 @@ void peers_destroy(peers_t **self_p)
     zsock_destroy(&p->router);
     for (size_t i = 0; i < CONTROLLER_MAX_PEERS; i++) {
         zuv_destroy(&p->links[i].zuv);
-        zsock_destroy(&p->links[i].sock);
+        zuv_destroy(&p->links[i].mon_zuv);
+        zsock_destroy(&p->links[i].sock); /* stops its monitor too */
+        zsock_destroy(&p->links[i].mon);
     }
     election_destroy(&p->e);
+    election_store_destroy(&p->store_file);
     zcertstore_destroy(&p->store);
     free(p);
     *self_p = NULL;

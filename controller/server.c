@@ -120,6 +120,33 @@ static void on_pong(server_t *s, const wire_env_t *env)
 
 static void ping_node(server_t *s, const char *name);
 
+/* Once after this controller starts leading: every agent that is up has
+ * reported the new term (it fences on it, so a deposed leader's commands are
+ * refused from now on). Logged with the time it took; tests/bench/failover
+ * reads it. */
+static void check_term_accepted(server_t *s)
+{
+    if (!peers_is_leader(s->peers) || peers_term(s->peers) != s->accept_term) {
+        s->accept_term = 0;
+        return;
+    }
+    size_t n = inventory_count(s->inv), up = 0;
+    for (size_t i = 0; i < n; i++) {
+        const inv_node_t *node = inventory_at(s->inv, i);
+        if (!node->up)
+            continue;
+        if (node->term < s->accept_term)
+            return;
+        up++;
+    }
+    if (up == 0)
+        return;
+    log_info("event=term_accepted term=%llu agents=%zu after_ms=%lld",
+             (unsigned long long)s->accept_term, up,
+             (long long)(server__now_ms(s) - s->accept_since_ms));
+    s->accept_term = 0;
+}
+
 static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
 {
     server_t *s = arg;
@@ -176,6 +203,8 @@ static void on_agent_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
         inventory_sent_at(s->inv, env->sender, env->sent_at_us);
     route_set(s, env->sender, rid);
     inventory_term(s->inv, env->sender, env->term);
+    if (s->accept_term)
+        check_term_accepted(s);
     if (came_up) {
         log_info("event=node_up node=%s dc=%s", env->sender, dc ? dc : "?");
         if (peers_is_leader(s->peers)) /* it may not know this leader's term yet */
@@ -304,17 +333,11 @@ static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t lea
         server__load_state_doc(s);
         free(s->last_doc);
         s->last_doc = NULL;
+        s->accept_term = term;
+        s->accept_since_ms = server__now_ms(s);
         log_info("event=leading term=%llu", (unsigned long long)term);
     }
 }
-
-
-
-
-
-
-
-
 
 static json_t *op_dispatch(server_t *s, const Quorate__OpRequest *req, int *code, char *errbuf,
                            size_t errlen)

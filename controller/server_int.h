@@ -64,6 +64,8 @@ struct server {
         int64_t waiting_since;
     } apply;
     char *last_doc;                  /* the last document proposed (leader) */
+    uint64_t accept_term;            /* leading in this term, not every agent on it yet */
+    int64_t accept_since_ms;         /* when this controller started leading */
     uv_timer_t alert_timer, notify_timer;
     struct {
         zmsg_t *to;

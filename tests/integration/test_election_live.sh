@@ -45,6 +45,18 @@ t0=$(qr_now_ms); kill -KILL "$(pidof_ctl "$L")"
 # shellcheck disable=SC2046
 qr_wait_for 10 one_leader $(others "$L") || qr_fail "no new leader after kill -9"
 echo "measured: leader kill -9 -> new leader in $(( $(qr_now_ms) - t0 )) ms (timeouts 500-1000 ms)"
+# the survivors saw the dead leader's connections close and did not wait for
+# the election timeout (election_peer_lost)
+for c in $(others "$L"); do
+    grep -q "event=leader_connection_closed peer=ctl$L" "$QR_TMP/c$c.log" ||
+        qr_fail "ctl$c did not notice the closed connection of the killed leader ctl$L"
+done
+KL=$L
+NL=$(leader_of $(others "$L"))
+ts_ms() { date -d "$1" +%s%3N; }
+closed=$(grep -m1 "event=leader_connection_closed peer=ctl$KL" "$QR_TMP/c$NL.log" | cut -d' ' -f1)
+won=$(grep 'event=election_role role=leader' "$QR_TMP/c$NL.log" | tail -1 | cut -d' ' -f1)
+echo "measured: connection closed -> ctl$NL elected: $(( $(ts_ms "$won") - $(ts_ms "$closed") )) ms (from the logs)"
 start_ctl "$L"
 qr_wait_for 10 one_leader 1 2 3 || qr_fail "restarted controller disturbs the cluster"
 qr_ok "kill -9 of the leader: a new leader; the restarted one follows"
@@ -58,7 +70,6 @@ dt=$(( $(qr_now_ms) - t0 ))
 echo "measured: leader SIGTERM -> new leader in $dt ms (includes quoratectl polling)"
 grep -q "event=leadership_handover" "$QR_TMP/c$L.log" || qr_fail "no handover logged by ctl$L"
 # the handover itself, from the logs: old leader's signal -> new leader's role
-ts_ms() { date -d "$1" +%s%3N; }
 sig=$(grep -m1 'event=signal' "$QR_TMP/c$L.log" | cut -d' ' -f1)
 NL=$(leader_of $(others "$L"))
 won=$(grep 'event=election_role role=leader' "$QR_TMP/c$NL.log" | tail -1 | cut -d' ' -f1)

@@ -31,7 +31,9 @@ status() { local o; o=$("$QR_BIN/quoratectl" status --json 2>/dev/null) || true;
 sec() { status | jq ".controller.security.$1 // -1"; }
 both_up() { [ "$(status | jq '[.nodes[] | select(.up and (.name == "ai1" or .name == "ai2"))] | length')" = 2 ]; }
 qr_wait_for 15 both_up || qr_fail "2 nodes not up: $(status)"
-term_seen() { [ "$(cat "$QR_TMP/ai1/agent.term" 2>/dev/null)" = 1 ]; }
+# the term the agent reports is the one it persisted (agent.term) first
+ai1_term() { status | jq '.nodes[] | select(.name == "ai1") | .term'; }
+term_seen() { [ "$(ai1_term)" = 1 ]; }
 qr_wait_for 10 term_seen || qr_fail "ai1 never persisted the leader's term 1"
 # every part runs; the failures are listed at the end
 GAPS=()

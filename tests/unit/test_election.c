@@ -414,6 +414,89 @@ static void test_election_prevote_keeps_returning_node_from_deposing_leader(void
     cl_free(c);
 }
 
+/* A killed leader's connection closes: its followers elect in staggered
+ * order within a few heartbeats, not an election timeout (5 controllers). */
+static void test_election_leader_connection_closed_elects_within_heartbeats(void **state)
+{
+    (void)state;
+    cl_t *c = cl_new(5);
+    assert_int_equal(elect(c, 2), 2); /* node 3 (id 3) leads */
+    cl_advance(c, 200);
+    c->down[2] = true;
+    int64_t t0 = c->now;
+    election_out_t o;
+    for (int i = 0; i < 5; i++) {
+        if (i == 2)
+            continue;
+        election_peer_lost(c->e[i], c->now, 3, &o);
+        assert_true(o.role_changed); /* the leader became unknown */
+        assert_int_equal(election_leader(c->e[i]), 0);
+        /* rank among the other followers: ids 1, 2, 4, 5 -> 0, 1, 2, 3 */
+        int rank = i < 2 ? i : i - 1;
+        assert_int_equal(election_next_tick(c->e[i]), c->now + 25 + rank * 50);
+        cl_out(c, i, &o);
+    }
+    cl_advance(c, 200);
+    int l = cl_leader(c);
+    assert_int_equal(l, 0); /* the first in order won, without a split */
+    assert_true(c->now - t0 <= 200);
+    assert_int_equal(election_term(c->e[0]), 2);
+    cl_free(c);
+}
+
+/* A close reported for a leader the other followers still hear (a reset
+ * connection) does not depose it; a close of a follower changes nothing. */
+static void test_election_spurious_connection_close_keeps_leader(void **state)
+{
+    (void)state;
+    cl_t *c = cl_new(3);
+    assert_int_equal(elect(c, 0), 0);
+    cl_advance(c, 300);
+    election_out_t o;
+    election_peer_lost(c->e[2], c->now, 2, &o); /* node 2 is a follower */
+    assert_false(o.role_changed);
+    assert_int_equal(election_leader(c->e[2]), 1);
+    election_peer_lost(c->e[2], c->now, 1, &o); /* the leader, alive */
+    cl_out(c, 2, &o);
+    assert_int_equal(election_leader(c->e[2]), 0);
+    cl_advance(c, 2000);
+    assert_int_equal(cl_leader(c), 0);
+    assert_int_equal(election_term(c->e[0]), 1); /* node 3's pre-vote was refused */
+    assert_int_equal(election_leader(c->e[2]), 1); /* and it follows again */
+    cl_free(c);
+}
+
+/* A heartbeat the dead leader sent before it died, delivered after the close,
+ * is no sign of life: the early election still happens. */
+static void test_election_heartbeat_overtaken_by_close_is_not_contact(void **state)
+{
+    (void)state;
+    cl_t *c = cl_new(3);
+    assert_int_equal(elect(c, 0), 0);
+    cl_advance(c, 300);
+    election_msg_t hb = {.type = ELECTION_MSG_APPEND_STATE, .from = 1, .term = 1};
+    c->down[0] = true;
+    election_out_t o;
+    for (int i = 1; i < 3; i++) {
+        election_peer_lost(c->e[i], c->now, 1, &o);
+        cl_out(c, i, &o);
+        hb.to = (uint32_t)i + 1;
+        election_docid_t id;
+        const uint8_t *d;
+        size_t n;
+        election_doc(c->e[i], &id, &d, &n);
+        hb.doc_id = id;
+        c->now += 2;
+        assert_int_equal(election_recv(c->e[i], c->now, &hb, &o), 0);
+        assert_int_equal(election_leader(c->e[i]), 0); /* not followed again */
+    }
+    int64_t t0 = c->now;
+    cl_advance(c, 200);
+    assert_int_equal(cl_leader(c), 1);
+    assert_true(c->now - t0 <= 200);
+    cl_free(c);
+}
+
 static void test_election_timeout_now_hands_leadership_over_at_once(void **state)
 {
     (void)state;
@@ -753,6 +836,9 @@ int main(void)
         cmocka_unit_test(test_election_document_committed_only_after_majority_persisted),
         cmocka_unit_test(test_election_new_leader_starts_from_newest_committed_document),
         cmocka_unit_test(test_election_prevote_keeps_returning_node_from_deposing_leader),
+        cmocka_unit_test(test_election_leader_connection_closed_elects_within_heartbeats),
+        cmocka_unit_test(test_election_spurious_connection_close_keeps_leader),
+        cmocka_unit_test(test_election_heartbeat_overtaken_by_close_is_not_contact),
         cmocka_unit_test(test_election_timeout_now_hands_leadership_over_at_once),
         cmocka_unit_test(test_election_timeout_now_vote_elects_without_round_trip),
         cmocka_unit_test(test_election_transfer_brings_lagging_target_up_to_date_first),
