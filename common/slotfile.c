@@ -4,6 +4,7 @@
 #include "slotfile.h"
 
 #include "atomicfile.h"
+#include "le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,28 +53,6 @@ uint32_t slotfile_crc32(const uint8_t *p, size_t len)
     return ~c;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static uint32_t slot_size_for(size_t record)
 {
     size_t need = record + REC_OVERHEAD;
@@ -119,10 +98,11 @@ const char *slotfile_warning(const slotfile_t *f)
     return f->warning[0] ? f->warning : NULL;
 }
 
-static int pread_all(int fd, uint8_t *p, size_t len, off_t off)
+/* pread/pwrite all of len bytes at off; -1 on an error or a short file. */
+static int io_all(int fd, uint8_t *p, size_t len, off_t off, int writing)
 {
     while (len > 0) {
-        ssize_t n = pread(fd, p, len, off);
+        ssize_t n = writing ? pwrite(fd, p, len, off) : pread(fd, p, len, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -134,19 +114,14 @@ static int pread_all(int fd, uint8_t *p, size_t len, off_t off)
     return 0;
 }
 
+static int pread_all(int fd, uint8_t *p, size_t len, off_t off)
+{
+    return io_all(fd, p, len, off, 0);
+}
+
 static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-    return 0;
+    return io_all(fd, (uint8_t *)p, len, off, 1);
 }
 
 /* One slot: 1 and the record (malloc'd) when valid, 0 when empty (never
@@ -164,9 +139,9 @@ static int read_slot(const slotfile_t *f, int slot, record_t *r, char *why, size
     memset(r, 0, sizeof *r);
     if (pread_all(f->fd, hdr, sizeof hdr, slot_offset(f, slot)) != 0)
         return qr_err_set(err, QR_EIO, "read %s slot %d: %s", f->path, slot, strerror(errno));
-    uint32_t magic = get32(hdr);
-    uint32_t len = get32(hdr + 4);
-    if (magic == 0 && len == 0 && get64(hdr + 8) == 0)
+    uint32_t magic = le_get32(hdr);
+    uint32_t len = le_get32(hdr + 4);
+    if (magic == 0 && len == 0 && le_get64(hdr + 8) == 0)
         return 0;
     if (magic != REC_MAGIC) {
         snprintf(why, why_len, "no record marker");
@@ -184,14 +159,14 @@ static int read_slot(const slotfile_t *f, int slot, record_t *r, char *why, size
         free(buf);
         return rc;
     }
-    uint32_t want = get32(buf + REC_HDR + len);
+    uint32_t want = le_get32(buf + REC_HDR + len);
     uint32_t got = slotfile_crc32(buf, REC_HDR + (size_t)len);
     if (want != got) {
         snprintf(why, why_len, "checksum mismatch (stored %08x, computed %08x)", want, got);
         free(buf);
         return -1;
     }
-    r->seq = get64(buf + 8);
+    r->seq = le_get64(buf + 8);
     r->len = len;
     memmove(buf, buf + REC_HDR, len);
     buf[len] = 0;
@@ -218,16 +193,16 @@ static int read_header(slotfile_t *f, qr_err_t *err)
     if (have < sizeof h)
         return qr_err_set(err, QR_EPARSE, "%s: torn file (%lld bytes)", f->path,
                           (long long)st.st_size);
-    uint32_t want = get32(h + 16), got = slotfile_crc32(h, 16);
+    uint32_t want = le_get32(h + 16), got = slotfile_crc32(h, 16);
     if (want != got)
         return qr_err_set(err, QR_EPARSE,
                           "%s: header checksum mismatch (stored %08x, computed %08x)", f->path,
                           want, got);
-    uint32_t version = get32(h + 8);
+    uint32_t version = le_get32(h + 8);
     if (version != FILE_VERSION)
         return qr_err_set(err, QR_EVERSION, "%s: format version %u, this build reads %u", f->path,
                           version, FILE_VERSION);
-    uint32_t ss = get32(h + 12);
+    uint32_t ss = le_get32(h + 12);
     if (ss < SLOT_ALIGN || ss > SLOT_MAX || ss % SLOT_ALIGN)
         return qr_err_set(err, QR_EPARSE, "%s: slot size %u out of range", f->path, ss);
     if ((uint64_t)st.st_size < (uint64_t)HEADER_SIZE + 2u * ss)
@@ -298,12 +273,12 @@ int slotfile_load(slotfile_t *f, uint8_t **data, size_t *len, qr_err_t *err)
 
 static void encode_record(uint8_t *buf, uint64_t seq, const void *data, size_t len)
 {
-    put32(buf, REC_MAGIC);
-    put32(buf + 4, (uint32_t)len);
-    put64(buf + 8, seq);
+    le_put32(buf, REC_MAGIC);
+    le_put32(buf + 4, (uint32_t)len);
+    le_put64(buf + 8, seq);
     if (len)
         memcpy(buf + REC_HDR, data, len);
-    put32(buf + REC_HDR + len, slotfile_crc32(buf, REC_HDR + len));
+    le_put32(buf + REC_HDR + len, slotfile_crc32(buf, REC_HDR + len));
 }
 
 /* A new file image: header, the record in slot 0, slot 1 empty; replaces
@@ -320,9 +295,9 @@ static int replace_file(slotfile_t *f, const void *data, size_t len, crashpoint_
     if (!img)
         return qr_err_set(err, QR_ENOMEM, "%s: file image of %zu bytes", f->path, total);
     memcpy(img, file_magic, sizeof file_magic);
-    put32(img + 8, FILE_VERSION);
-    put32(img + 12, ss);
-    put32(img + 16, slotfile_crc32(img, 16));
+    le_put32(img + 8, FILE_VERSION);
+    le_put32(img + 12, ss);
+    le_put32(img + 16, slotfile_crc32(img, 16));
     uint64_t seq = f->seq + 1;
     encode_record(img + HEADER_SIZE, seq, data, len);
     int rc = atomicfile_write_ex(f->path, img, total, stop, err);

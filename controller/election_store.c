@@ -3,6 +3,7 @@
 #include "election_store.h"
 
 #include "common/atomicfile.h"
+#include "common/le.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,34 +20,6 @@ static const uint8_t store_magic[8] = {'Q', 'R', 'E', 'L', 'E', 'C', 'T', '\n'};
 #define FIXED_LEN 32u /* term, voted_for, doc term, doc counter, doc length */
 #define CRC_LEN 4u
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int election_store_encode(const election_hard_t *h, uint8_t **out, size_t *out_len, qr_err_t *err)
 {
     *out = NULL;
@@ -58,17 +31,17 @@ int election_store_encode(const election_hard_t *h, uint8_t **out, size_t *out_l
     if (!buf)
         return qr_err_set(err, QR_ENOMEM, "election state buffer");
     memcpy(buf, store_magic, sizeof store_magic);
-    put32(buf + 8, ELECTION_STORE_VERSION);
-    put32(buf + 12, (uint32_t)(FIXED_LEN + h->doc_len));
+    le_put32(buf + 8, ELECTION_STORE_VERSION);
+    le_put32(buf + 12, (uint32_t)(FIXED_LEN + h->doc_len));
     uint8_t *p = buf + HDR_LEN;
-    put64(p, h->term);
-    put32(p + 8, h->voted_for);
-    put64(p + 12, h->doc_id.term);
-    put64(p + 20, h->doc_id.counter);
-    put32(p + 28, (uint32_t)h->doc_len);
+    le_put64(p, h->term);
+    le_put32(p + 8, h->voted_for);
+    le_put64(p + 12, h->doc_id.term);
+    le_put64(p + 20, h->doc_id.counter);
+    le_put32(p + 28, (uint32_t)h->doc_len);
     if (h->doc_len)
         memcpy(p + FIXED_LEN, h->doc, h->doc_len);
-    put32(buf + total - CRC_LEN, slotfile_crc32(buf, total - CRC_LEN));
+    le_put32(buf + total - CRC_LEN, slotfile_crc32(buf, total - CRC_LEN));
     *out = buf;
     *out_len = total;
     return 0;
@@ -84,19 +57,19 @@ int election_store_decode(const uint8_t *buf, size_t len, size_t doc_max, const 
         rc = qr_err_set(err, QR_EPARSE, "%s: not an election state file (bad magic)", path);
         goto out;
     }
-    uint32_t version = get32(buf + 8);
+    uint32_t version = le_get32(buf + 8);
     if (version != ELECTION_STORE_VERSION) {
         rc = qr_err_set(err, QR_EVERSION, "%s: format version %u, this build reads %u", path,
                         version, ELECTION_STORE_VERSION);
         goto out;
     }
-    uint32_t plen = get32(buf + 12);
+    uint32_t plen = le_get32(buf + 12);
     if (plen < FIXED_LEN || (uint64_t)HDR_LEN + plen + CRC_LEN != len) {
         rc = qr_err_set(err, QR_EPARSE, "%s: torn file (%zu bytes, header says %llu)", path, len,
                         (unsigned long long)HDR_LEN + plen + CRC_LEN);
         goto out;
     }
-    uint32_t want = get32(buf + len - CRC_LEN);
+    uint32_t want = le_get32(buf + len - CRC_LEN);
     uint32_t got = slotfile_crc32(buf, len - CRC_LEN);
     if (want != got) {
         rc = qr_err_set(err, QR_EPARSE, "%s: checksum mismatch (stored %08x, computed %08x)", path,
@@ -104,7 +77,7 @@ int election_store_decode(const uint8_t *buf, size_t len, size_t doc_max, const 
         goto out;
     }
     const uint8_t *p = buf + HDR_LEN;
-    uint32_t dlen = get32(p + 28);
+    uint32_t dlen = le_get32(p + 28);
     if ((uint64_t)FIXED_LEN + dlen != plen) {
         rc = qr_err_set(err, QR_EPARSE, "%s: document length %u disagrees with the header", path,
                         dlen);
@@ -115,10 +88,10 @@ int election_store_decode(const uint8_t *buf, size_t len, size_t doc_max, const 
                         doc_max);
         goto out;
     }
-    h->term = get64(p);
-    h->voted_for = get32(p + 8);
-    h->doc_id.term = get64(p + 12);
-    h->doc_id.counter = get64(p + 20);
+    h->term = le_get64(p);
+    h->voted_for = le_get32(p + 8);
+    h->doc_id.term = le_get64(p + 12);
+    h->doc_id.counter = le_get64(p + 20);
     if (h->doc_id.term > h->term) {
         rc = qr_err_set(err, QR_EPARSE, "%s: document term %llu above the current term %llu", path,
                         (unsigned long long)h->doc_id.term, (unsigned long long)h->term);

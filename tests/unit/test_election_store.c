@@ -19,37 +19,11 @@
 #include "common/atomicfile.h"
 #include "controller/election.h"
 #include "controller/election_store.h"
-
-typedef struct {
-    char dir[64];
-    char path[128];
-} fx_t;
+#include "fx_tmpdir.h"
 
 static int fx_setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/qr-estore-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->path, sizeof fx->path, "%s/election.state", fx->dir);
-    *state = fx;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    fx_t *fx = *state;
-    char p[160];
-    unlink(fx->path);
-    snprintf(p, sizeof p, "%s.tmp", fx->path);
-    unlink(p);
-    rmdir(fx->dir);
-    free(fx);
-    return 0;
+    return fx_make(state, "qr-estore", "election.state");
 }
 
 static election_hard_t hard(uint64_t term, uint32_t vote, uint64_t dterm, uint64_t dctr,

@@ -22,39 +22,13 @@
 #include "common/atomicfile.h"
 #include "common/err.h"
 #include "common/slotfile.h"
+#include "fx_tmpdir.h"
 
 #define HEADER 4096
 
-typedef struct {
-    char dir[64];
-    char path[128];
-} fx_t;
-
 static int fx_setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/qr-slotfile-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->path, sizeof fx->path, "%s/state", fx->dir);
-    *state = fx;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    fx_t *fx = *state;
-    char p[160];
-    unlink(fx->path);
-    snprintf(p, sizeof p, "%s.tmp", fx->path);
-    unlink(p);
-    rmdir(fx->dir);
-    free(fx);
-    return 0;
+    return fx_make(state, "qr-slotfile", "state");
 }
 
 /* Opens path afresh (as a restarted process does) and returns load's code;
