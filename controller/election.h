@@ -2,7 +2,7 @@
  * one replicated "state document" instead of a log. Pure: every input is a
  * call with the current time, every effect comes back in an election_out_t
  * (state to persist, messages to send, the next timer), so the daemon and the
- * deterministic simulator (tests/unit/test_election_sim.c) run the same code.
+ * deterministic simulator (tests/unit/support/election_sim.c) run the same code.
  * Rules, timers and the takeover semantics are described in docs/election.md. */
 #ifndef QR_ELECTION_H
 #define QR_ELECTION_H
