@@ -371,7 +371,7 @@ static void send_timeout_now(election_t *e, int64_t now, uint32_t target, electi
     e->transfer_target = 0;
     e->timeout_sent = true;
     out->persist = true;
-    set_role(e, ELECTION_FOLLOWER, "leadership handed over", out);
+    set_role(e, ELECTION_FOLLOWER, ELECTION_REASON_HANDED_OVER, out);
     reset_election_timer(e, now);
     election_msg_t *m = out_msg(e, out, ELECTION_MSG_TIMEOUT_NOW, target);
     if (m) {

@@ -22,6 +22,9 @@
 /* Default size limit of the replicated state document. */
 #define ELECTION_DOC_MAX_DEFAULT (256u * 1024u)
 
+/* election_out_t.reason when a leader hands over (TimeoutNow sent). */
+#define ELECTION_REASON_HANDED_OVER "leadership handed over"
+
 typedef enum {
     ELECTION_FOLLOWER = 0,
     ELECTION_PRECANDIDATE, /* asking "would you vote for me?" without raising the term */

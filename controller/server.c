@@ -325,7 +325,15 @@ static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t lea
 {
     server_t *s = arg;
     (void)leader;
-    (void)reason;
+    if (role == ELECTION_FOLLOWER && reason && strcmp(reason, ELECTION_REASON_HANDED_OVER) == 0 &&
+        s->started) {
+        /* This controller just voted for its successor in the next term and
+         * persisted that. Telling the agents that term now lets them persist
+         * it while the successor is elected, instead of after its first ping
+         * (they refuse this controller's older-term commands from then on,
+         * which it no longer sends). */
+        on_ping_timer(&s->ping_timer);
+    }
     if (role == ELECTION_LEADER) {
         /* tell the agents the new term at once (they fence on it) */
         if (s->started)
