@@ -12,7 +12,9 @@
 #   the drops logged rate-limited, the agent keeps serving the honest
 #   controller and its fencing term is not raised; an impostor controller
 #   with a key the agent does not expect never receives a byte of payload;
-#   the agent listens on no port at all.
+#   the agent listens on no port at all;
+# - the agent's fencing term survives restarts, also from the plain-text
+#   term file of earlier versions.
 source "$(dirname "$0")/lib.sh"
 qr_cluster 2
 H=$QR_SOURCE_DIR/tests/integration/hostile_peer.py
@@ -119,6 +121,31 @@ if command -v ss >/dev/null; then
     qr_ok "the agent listens on no port"
 fi
 
+# --- the agent's fencing term survives restarts (state_dir/agent.term) ---------
+T=$QR_TMP/ai1/agent.term
 kill -TERM "$PID_ai1"; wait "$PID_ai1" || qr_fail "agent exited non-zero on SIGTERM"
+[ "$(head -c 7 "$T")" = QRSLOTS ] || qr_fail "agent.term is not a slot file: $(od -c "$T" | head -2)"
+# earlier versions wrote the term as plain text: read it, keep fencing on it
+printf '5\n' >"$T"
+qr_start ai1 "$QR_BIN/quorate-agent" -c "$QR_TMP/agent1.yaml"
+term5() { [ "$(ai1_term)" = 5 ]; }
+qr_wait_for 10 term5 || qr_fail "ai1 did not start from the plain-text term 5: $(ai1_term)"
+# a new term is written in place, as a slot file
+out=$("$QR_BIN/quoratectl" takeover --force --yes --json --reason agent-term-test) || qr_fail "takeover failed: $out"
+NT=$(echo "$out" | jq '.new_term')
+newterm() { [ "$(ai1_term)" = "$NT" ]; }
+qr_wait_for 10 newterm || qr_fail "ai1 did not take the new term $NT: $(ai1_term)"
+[ "$(head -c 7 "$T")" = QRSLOTS ] || qr_fail "the plain-text term file was not replaced by a slot file"
+# restarted with no controller but the fake one: its term-0 command is refused
+# against the persisted term, not a re-learned one
 kill -TERM "$PID_ctl"; wait "$PID_ctl" || qr_fail "controller exited non-zero on SIGTERM"
+kill -TERM "$PID_ai1"; wait "$PID_ai1" || qr_fail "agent exited non-zero on SIGTERM"
+qr_start ai1 "$QR_BIN/quorate-agent" -c "$QR_TMP/agent1.yaml"
+qr_start fake2 /usr/bin/python3 "$H" fake-controller "$FAKE" "$K/ctlx.key_secret" "$QR_TMP/fake2.json"
+wait "$PID_fake2" || qr_fail "the fake controller failed: $(cat "$QR_TMP/fake2.log")"
+jq -e --arg t "$NT" '.results["101"].error | test("older than term " + $t)' "$QR_TMP/fake2.json" >/dev/null ||
+    qr_fail "after a restart the agent forgot its term $NT: $(jq -c '.results["101"]' "$QR_TMP/fake2.json")"
+qr_ok "the fencing term survives agent restarts (plain-text file of earlier versions read, slot file written; term $NT)"
+
+kill -TERM "$PID_ai1"; wait "$PID_ai1" || qr_fail "agent exited non-zero on SIGTERM"
 qr_sanitizer_clean
