@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -33,6 +34,14 @@ typedef struct {
     size_t len;
 } qitem_t;
 
+/* Every check's values as JSON text, one after the other in one buffer
+ * reused across reports (jansson's json_dump_callback writes into it; no
+ * per-check allocation as with json_dumps). */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} textbuf_t;
+
 struct agent {
     uv_loop_t *loop;
     agent_conf_t *conf;
@@ -45,6 +54,7 @@ struct agent {
     fence_t fence; /* highest leader term seen, persisted in state_dir */
     char term_path[4096];
     slotfile_t *term_file; /* term_path, written in place (common/slotfile.h) */
+    textbuf_t values_text; /* the report's values JSON, reused every cycle */
     qitem_t *queue; /* ring of packed reports waiting for a controller */
     size_t queue_cap;
     size_t q_head, q_len;
@@ -138,6 +148,24 @@ static void send_env(agent_t *a, wire_env_t *env, bool queue_if_unsent)
         free(buf);
 }
 
+static int textbuf_put(const char *p, size_t n, void *arg)
+{
+    textbuf_t *t = arg;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 1024;
+        while (t->len + n + 1 > cap)
+            cap *= 2;
+        char *nb = realloc(t->buf, cap);
+        if (!nb)
+            return -1;
+        t->buf = nb;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, p, n);
+    t->len += n;
+    return 0;
+}
+
 static void send_report(agent_t *a)
 {
     size_t n;
@@ -145,16 +173,28 @@ static void send_report(agent_t *a)
     Quorate__Report rep = QUORATE__REPORT__INIT;
     Quorate__CheckResult *items = calloc(n ? n : 1, sizeof *items);
     Quorate__CheckResult **ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    char **vals = calloc(n ? n : 1, sizeof *vals);
-    if (!items || !ptrs || !vals)
+    size_t *at = calloc(n ? n : 1, sizeof *at);
+    textbuf_t *vals = &a->values_text;
+    vals->len = 0;
+    if (!items || !ptrs || !at)
         goto out;
+    for (size_t i = 0; i < n; i++) {
+        size_t start = vals->len;
+        at[i] = SIZE_MAX;
+        if (r[i].values &&
+            json_dump_callback(r[i].values, textbuf_put, vals,
+                               JSON_COMPACT | JSON_REAL_PRECISION(10)) == 0 &&
+            textbuf_put("", 1, vals) == 0)
+            at[i] = start;
+        else
+            vals->len = start;
+    }
     for (size_t i = 0; i < n; i++) {
         quorate__check_result__init(&items[i]);
         items[i].name = (char *)r[i].name;
         items[i].status = (Quorate__Status)r[i].status;
         items[i].summary = (char *)r[i].summary;
-        vals[i] = r[i].values ? json_dumps(r[i].values, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-        items[i].values_json = vals[i] ? vals[i] : (char *)"{}";
+        items[i].values_json = at[i] != SIZE_MAX ? vals->buf + at[i] : (char *)"{}";
         ptrs[i] = &items[i];
     }
     rep.node = a->conf->node;
@@ -173,9 +213,11 @@ static void send_report(agent_t *a)
     env.report = &rep;
     send_env(a, &env, true);
 out:
-    for (size_t i = 0; vals && i < n; i++)
-        free(vals[i]);
-    free(vals);
+    if (vals->cap > 256 * 1024) { /* one huge report must not pin its buffer */
+        free(vals->buf);
+        *vals = (textbuf_t){0};
+    }
+    free(at);
     free(ptrs);
     free(items);
 }
@@ -578,6 +620,7 @@ size_t agent_destroy(agent_t **self_p)
     free(a->queue);
     zcert_destroy(&a->cert);
     slotfile_destroy(&a->term_file);
+    free(a->values_text.buf);
     agent_conf_destroy(&a->conf);
     free(a);
     *self_p = NULL;

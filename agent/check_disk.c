@@ -196,7 +196,35 @@ static void probe_writable(const agent_conf_t *conf, disk_facts_t *out)
     free(buf);
 }
 
+/* What run() keeps between cycles: the agent's own user name, which it
+ * reports when no install_user is set (a passwd lookup per cycle otherwise:
+ * /etc/passwd and nsswitch.conf opened and read each time). */
+typedef struct {
+    uid_t uid;
+    char name[sizeof((disk_facts_t *)0)->install_user];
+    /* the last write test: a passing one is repeated every
+     * DISK_WRITE_TEST_EVERY cycles while nothing else changes */
+    int write_age; /* cycles since it ran; 0: none kept */
+    uint64_t write_dev;
+    disk_write_method_t write_method;
+} disk_state_t;
+
+/* A write test (create, write, fsync, unlink) every cycle was about 8% of
+ * the agent's CPU (tests/bench/agent_footprint). A passing result is kept
+ * for this many cycles (a minute at the default 5 s): a read-only remount,
+ * the usual end of a failing disk (errors=remount-ro), still shows at once
+ * from statvfs, a failing result is tested again every cycle, and a data dir
+ * on another device is tested at once. */
+#define DISK_WRITE_TEST_EVERY 12
+
+static int probe(const agent_conf_t *conf, disk_state_t *cache, disk_facts_t *out);
+
 int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
+{
+    return probe(conf, NULL, out);
+}
+
+static int probe(const agent_conf_t *conf, disk_state_t *cache, disk_facts_t *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->datadir, sizeof out->datadir, "%s", conf->datadir ? conf->datadir : "/datadir");
@@ -204,6 +232,8 @@ int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
     out->writable = -1;
     if (conf->install_user && conf->install_user[0]) {
         snprintf(out->install_user, sizeof out->install_user, "%s", conf->install_user);
+    } else if (cache && cache->name[0] && cache->uid == geteuid()) {
+        memcpy(out->install_user, cache->name, sizeof out->install_user);
     } else {
         char *buf = malloc(DISK_PW_BUF);
         struct passwd pwbuf, *pw = NULL;
@@ -214,6 +244,10 @@ int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
         else
             snprintf(out->install_user, sizeof out->install_user, "uid %u", (unsigned)geteuid());
         free(buf);
+        if (cache && pw) {
+            cache->uid = geteuid();
+            memcpy(cache->name, out->install_user, sizeof cache->name);
+        }
     }
 
     struct stat st;
@@ -244,8 +278,21 @@ int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out)
             out->root_avail_bytes = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
         }
     }
-    if (out->datadir_errno == 0 && out->datadir_is_dir)
-        probe_writable(conf, out);
+    if (out->datadir_errno == 0 && out->datadir_is_dir) {
+        if (cache && cache->write_age > 0 && cache->write_age < DISK_WRITE_TEST_EVERY &&
+            cache->write_dev == out->datadir_dev && !out->datadir_readonly) {
+            out->writable = 1; /* kept: it passed write_age cycles ago */
+            out->write_method = cache->write_method;
+            cache->write_age++;
+        } else {
+            probe_writable(conf, out);
+            if (cache) {
+                cache->write_age = out->writable == 1 ? 1 : 0;
+                cache->write_dev = out->datadir_dev;
+                cache->write_method = out->write_method;
+            }
+        }
+    }
     return 0;
 }
 
@@ -406,7 +453,9 @@ void check_disk_eval(const disk_facts_t *f, const agent_conf_t *conf, check_resu
 
 void check_disk_run(const agent_conf_t *conf, void **state, check_result_t *out)
 {
-    (void)state;
+    disk_state_t *st = state ? *state : NULL;
+    if (state && !st)
+        *state = st = calloc(1, sizeof *st); /* NULL: look the user up each time */
     /* on the heap: two PATH_MAX paths on a worker's stack would stay that
      * thread's private memory */
     disk_facts_t *facts = malloc(sizeof *facts);
@@ -415,7 +464,12 @@ void check_disk_run(const agent_conf_t *conf, void **state, check_result_t *out)
         check_result_reason(out, "out_of_memory");
         return;
     }
-    check_disk_probe(conf, facts);
+    probe(conf, st, facts);
     check_disk_eval(facts, conf, out);
     free(facts);
+}
+
+void check_disk_state_free(void *state)
+{
+    free(state);
 }

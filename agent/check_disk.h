@@ -59,7 +59,9 @@ int check_disk_probe(const agent_conf_t *conf, disk_facts_t *out);
 void check_disk_eval(const disk_facts_t *facts, const agent_conf_t *conf, check_result_t *out);
 
 /* probe + eval; out was initialised with check_result_init(out, "disk"). */
+/* The check; *state keeps the agent's own user name (looked up once). */
 void check_disk_run(const agent_conf_t *conf, void **state, check_result_t *out);
+void check_disk_state_free(void *state);
 
 /* The permission-bits rule, exported for tests: may a user with uid and the
  * given groups create files in a directory with owner/group/mode? Returns

@@ -276,10 +276,60 @@ void check_host_eval(const host_facts_t *f, const agent_conf_t *conf, check_resu
                      node, dc, f->cpus, mem_gb, ssd);
 }
 
+/* What run() keeps between cycles: the last full probe, and its age. */
+typedef struct {
+    host_facts_t last;
+    unsigned age; /* cycles since the full probe; 0: none yet */
+} host_state_t;
+
+/* The cheap part of a probe (host name, memory, the data dir's stat); the
+ * rest is taken from last. False when last does not hold for this data dir
+ * any more (another device, or stat fails): then a full probe is due. */
+static bool probe_quick(const agent_conf_t *conf, const host_facts_t *last, host_facts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->datadir, sizeof out->datadir, "%s", conf->datadir ? conf->datadir : "/datadir");
+    struct stat st;
+    if (last->datadir_errno || strcmp(out->datadir, last->datadir) != 0 ||
+        stat(out->datadir, &st) != 0 || major(st.st_dev) != last->dev_major ||
+        minor(st.st_dev) != last->dev_minor)
+        return false;
+    if (gethostname(out->hostname, sizeof out->hostname - 1) != 0)
+        out->hostname_errno = errno;
+    struct sysinfo si;
+    if (sysinfo(&si) != 0)
+        out->mem_errno = errno;
+    else
+        out->mem_bytes = (uint64_t)si.totalram * (uint64_t)si.mem_unit;
+    out->cpus = last->cpus;
+    out->dev_major = last->dev_major;
+    out->dev_minor = last->dev_minor;
+    out->rotational = last->rotational;
+    memcpy(out->disk, last->disk, sizeof out->disk);
+    memcpy(out->ssd_detail, last->ssd_detail, sizeof out->ssd_detail);
+    return true;
+}
+
 void check_host_run(const agent_conf_t *conf, void **state, check_result_t *out)
 {
-    (void)state;
+    host_state_t *st = state ? *state : NULL;
+    if (state && !st)
+        *state = st = calloc(1, sizeof *st); /* NULL: a full probe every cycle */
     host_facts_t facts;
-    check_host_probe(conf, &facts);
+    if (st && st->age > 0 && st->age < CHECK_HOST_REPROBE_CYCLES &&
+        probe_quick(conf, &st->last, &facts)) {
+        st->age++;
+    } else {
+        check_host_probe(conf, &facts);
+        if (st) {
+            st->last = facts;
+            st->age = 1;
+        }
+    }
     check_host_eval(&facts, conf, out);
+}
+
+void check_host_state_free(void *state)
+{
+    free(state);
 }

@@ -47,6 +47,13 @@ int check_host_rotational(const char *sys_root, unsigned maj, unsigned min, char
 void check_host_eval(const host_facts_t *facts, const agent_conf_t *conf, check_result_t *out);
 
 /* probe + eval; out initialised with check_result_init(out, "host"). */
+/* The check; *state keeps the last full probe. The walk through /sys to
+ * the data dir's disk(s) and the online CPU count (a dozen path lookups)
+ * are done again every CHECK_HOST_REPROBE_CYCLES cycles, and at once when
+ * the data dir moves to another device or cannot be stat'ed; host name,
+ * memory and the data dir's stat are read every cycle. */
+#define CHECK_HOST_REPROBE_CYCLES 12
 void check_host_run(const agent_conf_t *conf, void **state, check_result_t *out);
+void check_host_state_free(void *state);
 
 #endif

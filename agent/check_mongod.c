@@ -254,7 +254,16 @@ int check_mongod_parse_status(const bson_t *reply, check_mongod_facts_t *f, qr_e
     return 0;
 }
 
+static int parse_config(const bson_t *reply, bool validate, check_mongod_facts_t *f, qr_err_t *err);
+
 int check_mongod_parse_config(const bson_t *reply, check_mongod_facts_t *f, qr_err_t *err)
+{
+    return parse_config(reply, true, f, err);
+}
+
+/* validate false: reply is a copy of one this function accepted before
+ * (the cached config), so bson_validate's walk over it is not repeated. */
+static int parse_config(const bson_t *reply, bool validate, check_mongod_facts_t *f, qr_err_t *err)
 {
     bson_t cfg, members, m;
     bson_iter_t it;
@@ -263,7 +272,7 @@ int check_mongod_parse_config(const bson_t *reply, check_mongod_facts_t *f, qr_e
     f->config_term = -1;
     for (size_t i = 0; i < f->n_members; i++)
         f->members[i].in_config = false;
-    if (!reply || !bson_validate(reply, BSON_VALIDATE_NONE, NULL) ||
+    if (!reply || (validate && !bson_validate(reply, BSON_VALIDATE_NONE, NULL)) ||
         get_doc(reply, "config", &cfg) != 1 || get_num(&cfg, "version", &version) != 1 ||
         get_num(&cfg, "term", &term) < 0 || get_doc(&cfg, "members", &members) != 1 ||
         !bson_iter_init(&it, &members))
@@ -561,6 +570,9 @@ typedef struct {
     mongoc_client_t *client;
     bson_t *config_reply;
     int64_t set_version, term;
+    /* conf's hosts as probe() reports them: parsed once per client, not
+     * every cycle (a URI parse was a tenth of this check's CPU) */
+    char hosts[sizeof((check_mongod_facts_t *)0)->hosts];
 } mongod_state_t;
 
 static void probe(mongoc_client_t *client, const agent_conf_t *conf, check_mongod_facts_t *f,
@@ -578,7 +590,13 @@ static void probe(mongoc_client_t *client, const agent_conf_t *conf, check_mongo
     qr_err_t err = {""};
     bson_t reply;
     int code = 0;
-    hosts_str(conf, f->hosts, sizeof f->hosts);
+    if (!cache) {
+        hosts_str(conf, f->hosts, sizeof f->hosts);
+    } else {
+        if (!cache->hosts[0])
+            hosts_str(conf, cache->hosts, sizeof cache->hosts);
+        COPY(f->hosts, cache->hosts);
+    }
     f->timeout_ms = conf && conf->mongo_timeout_ms > 0 ? conf->mongo_timeout_ms : 2000;
 
     bson_t *cmd = cmd_new("hello");
@@ -617,7 +635,7 @@ static void probe(mongoc_client_t *client, const agent_conf_t *conf, check_mongo
 
     if (cache && cache->config_reply && set_version >= 0 && cache->set_version == set_version &&
         cache->term == f->term) {
-        f->config_rc = check_mongod_parse_config(cache->config_reply, f, &err);
+        f->config_rc = parse_config(cache->config_reply, false, f, &err);
         if (f->config_rc)
             COPY(f->config_error, err.msg);
         return;

@@ -7,13 +7,13 @@
 
 const check_def_t check_defs[] = {
     {"docker", check_docker_run, check_docker_state_free, false},
-    {"disk", check_disk_run, NULL, false},
+    {"disk", check_disk_run, check_disk_state_free, false},
     {"ntp", check_ntp_run, NULL, true},
     {"ports", check_ports_run, check_ports_state_free, true},
     {"mongod", check_mongod_run, check_mongod_state_free, false},
     {"web", check_web_run, check_web_state_free, false},
     {"envfile", check_envfile_run, NULL, false},
-    {"host", check_host_run, NULL, false},
+    {"host", check_host_run, check_host_state_free, false},
     {NULL, NULL, NULL, false},
 };
 const size_t check_defs_count = sizeof check_defs / sizeof check_defs[0] - 1;

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -167,6 +168,9 @@ int main(int argc, char **argv)
     log_init("quorate-agent", once ? LOG_LVL_WARN : level);
     if (!once && !check_only)
         reexec_without_tcache(argv);
+    /* after the re-exec through /proc/self/exe the kernel names the process
+     * "exe" (ps, top, the journal's _COMM): give it its name back */
+    prctl(PR_SET_NAME, "quorate-agent", 0, 0, 0);
     if (once && level == LOG_LVL_DEBUG)
         log_set_level(level);
     /* A hung probe holds its worker until it returns (the runner does not

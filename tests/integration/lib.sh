@@ -37,6 +37,23 @@ qr_start() {
     eval "PID_${name//-/_}=$!"
 }
 
+# qr_stop PID WHAT [SECONDS]: SIGTERM; the process must exit with 0 within
+# SECONDS (default 10). A daemon that ignores SIGTERM fails here instead of
+# hanging the test (the cleanup then kills it).
+qr_stop() {
+    local pid=$1 what=$2 secs=${3:-10} i st rc=0
+    kill -TERM "$pid" 2>/dev/null || qr_fail "$what is not running"
+    for ((i = 0; i < secs * 10; i++)); do
+        st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || break
+        [ "$st" = Z ] && break
+        sleep 0.1
+    done
+    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || st=gone
+    [ "$st" = Z ] || [ "$st" = gone ] || qr_fail "$what did not exit within $secs s of SIGTERM"
+    wait "$pid" || rc=$?
+    [ "$rc" = 0 ] || qr_fail "$what exited $rc on SIGTERM"
+}
+
 qr_pubkey() { sed -n 's/.*public-key = "\(.*\)"/\1/p' "$1"; }
 
 # qr_free_port: an unused loopback TCP port

@@ -114,6 +114,9 @@ c1=$(status | jq '.nodes[] | select(.name=="ai1") | .cycle')
 both_up || qr_fail "honest agents down after the fake controller"
 qr_ok "the agent refuses stale/forged/unknown commands, drops bad frames, ignores an impostor, keeps reporting"
 
+# it re-executed itself (glibc tunable) and kept its name for ps, top, the journal
+[ "$(cat "/proc/$PID_ai1/comm")" = quorate-agent ] || qr_fail "the agent runs as '$(cat "/proc/$PID_ai1/comm")'"
+
 # the agent only connects out: no listening socket
 if command -v ss >/dev/null; then
     listening=$(ss -Hltnup 2>/dev/null | grep -c "pid=$PID_ai1," || true)
@@ -123,7 +126,7 @@ fi
 
 # --- the agent's fencing term survives restarts (state_dir/agent.term) ---------
 T=$QR_TMP/ai1/agent.term
-kill -TERM "$PID_ai1"; wait "$PID_ai1" || qr_fail "agent exited non-zero on SIGTERM"
+qr_stop "$PID_ai1" "the agent"
 [ "$(head -c 7 "$T")" = QRSLOTS ] || qr_fail "agent.term is not a slot file: $(od -c "$T" | head -2)"
 # earlier versions wrote the term as plain text: read it, keep fencing on it
 printf '5\n' >"$T"
@@ -138,8 +141,8 @@ qr_wait_for 10 newterm || qr_fail "ai1 did not take the new term $NT: $(ai1_term
 [ "$(head -c 7 "$T")" = QRSLOTS ] || qr_fail "the plain-text term file was not replaced by a slot file"
 # restarted with no controller but the fake one: its term-0 command is refused
 # against the persisted term, not a re-learned one
-kill -TERM "$PID_ctl"; wait "$PID_ctl" || qr_fail "controller exited non-zero on SIGTERM"
-kill -TERM "$PID_ai1"; wait "$PID_ai1" || qr_fail "agent exited non-zero on SIGTERM"
+qr_stop "$PID_ctl" "the controller"
+qr_stop "$PID_ai1" "the agent"
 qr_start ai1 "$QR_BIN/quorate-agent" -c "$QR_TMP/agent1.yaml"
 qr_start fake2 /usr/bin/python3 "$H" fake-controller "$FAKE" "$K/ctlx.key_secret" "$QR_TMP/fake2.json"
 wait "$PID_fake2" || qr_fail "the fake controller failed: $(cat "$QR_TMP/fake2.log")"
@@ -147,5 +150,5 @@ jq -e --arg t "$NT" '.results["101"].error | test("older than term " + $t)' "$QR
     qr_fail "after a restart the agent forgot its term $NT: $(jq -c '.results["101"]' "$QR_TMP/fake2.json")"
 qr_ok "the fencing term survives agent restarts (plain-text file of earlier versions read, slot file written; term $NT)"
 
-kill -TERM "$PID_ai1"; wait "$PID_ai1" || qr_fail "agent exited non-zero on SIGTERM"
+qr_stop "$PID_ai1" "the agent"
 qr_sanitizer_clean

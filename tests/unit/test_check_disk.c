@@ -8,6 +8,9 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +523,76 @@ static void test_disk_run_fills_the_result(void **state)
     free(dir);
 }
 
+/* run() with its state, as the agent calls it each cycle: "writable" */
+static json_t *run_writable(const agent_conf_t *c, void **st)
+{
+    check_result_t r;
+    check_result_init(&r, "disk");
+    check_disk_run(c, st, &r);
+    json_t *w = json_incref(json_object_get(r.values, "writable"));
+    check_result_clear(&r);
+    return w;
+}
+
+static int set_immutable(const char *dir, bool on)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int flags = 0;
+    int rc = ioctl(fd, FS_IOC_GETFLAGS, &flags);
+    if (rc == 0) {
+        flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+        rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    }
+    close(fd);
+    return rc;
+}
+
+/* A passing write test is kept for 12 cycles; a failing one is repeated
+ * every cycle, so a directory that stops taking files (immutable: even root
+ * cannot create in it) shows within 12 cycles, and its repair at once. */
+static void test_disk_run_keeps_a_passing_write_test_for_12_cycles(void **state)
+{
+    (void)state;
+    char *dir = make_tempdir();
+    agent_conf_t c = conf_base();
+    c.datadir = dir;
+    c.rootdir = "/";
+    void *st = NULL;
+    json_t *w = run_writable(&c, &st);
+    assert_true(json_is_true(w));
+    json_decref(w);
+    if (geteuid() != 0 || set_immutable(dir, true) != 0) {
+        check_disk_state_free(st);
+        rmdir(dir);
+        free(dir);
+        skip(); /* needs root and a filesystem with the immutable flag (ext4) */
+    }
+    int cycles = 1;
+    for (;;) {
+        w = run_writable(&c, &st);
+        cycles++;
+        bool ok = json_is_true(w);
+        json_decref(w);
+        if (!ok)
+            break;
+        assert_true(cycles <= 12); /* kept for at most 12 cycles */
+    }
+    assert_int_equal(cycles, 13); /* and not less: the test ran once in 12 */
+    w = run_writable(&c, &st); /* a failure is tested again every cycle */
+    assert_true(json_is_false(w));
+    json_decref(w);
+    assert_int_equal(set_immutable(dir, false), 0);
+    w = run_writable(&c, &st);
+    assert_true(json_is_true(w));
+    json_decref(w);
+    check_disk_state_free(st);
+    assert_int_equal(count_entries(dir), 0);
+    rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_disk_probe_other_user_needs_search_on_every_parent),
         cmocka_unit_test(test_disk_probe_unknown_install_user_is_unknown),
         cmocka_unit_test(test_disk_run_fills_the_result),
+        cmocka_unit_test(test_disk_run_keeps_a_passing_write_test_for_12_cycles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,6 +335,40 @@ static void test_host_probe_on_this_machine(void **state)
     check_result_clear(&r);
 }
 
+/* run() keeps the /sys walk between cycles: its results equal a fresh
+ * probe's every cycle, and a data dir that moves to another device or
+ * disappears is reported at once, not after CHECK_HOST_REPROBE_CYCLES. */
+static void test_host_run_reuses_the_disk_walk_but_sees_a_moved_datadir_at_once(void **state)
+{
+    (void)state;
+    agent_conf_t c = conf_base();
+    void *st = NULL;
+    const char *dirs[] = {"/", "/", "/", "/dev/shm", "/dev/shm", "/nonexistent/qr", "/"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        c.datadir = (char *)dirs[i];
+        check_result_t run, fresh;
+        check_result_init(&run, "host");
+        check_host_run(&c, &st, &run);
+        assert_non_null(st);
+        host_facts_t f;
+        check_host_probe(&c, &f);
+        fresh = eval(&f, &c);
+        assert_int_equal(run.status, fresh.status);
+        assert_string_equal(run.summary, fresh.summary);
+        assert_true(json_equal(run.values, fresh.values));
+        check_result_clear(&run);
+        check_result_clear(&fresh);
+    }
+    for (int i = 0; i < CHECK_HOST_REPROBE_CYCLES + 2; i++) {
+        check_result_t run;
+        check_result_init(&run, "host");
+        check_host_run(&c, &st, &run);
+        assert_true(run.status == CHECK_OK || run.status == CHECK_WARN);
+        check_result_clear(&run);
+    }
+    check_host_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +386,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_loop_device_follows_its_backing_file,
                                         fakesys_setup, fakesys_teardown),
         cmocka_unit_test(test_host_probe_on_this_machine),
+        cmocka_unit_test(test_host_run_reuses_the_disk_walk_but_sees_a_moved_datadir_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

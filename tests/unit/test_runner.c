@@ -631,6 +631,118 @@ static void test_runner_never_blocks_check_runs_on_the_loop_beside_a_hung_worker
     uv_mutex_destroy(&gate_mu);
 }
 
+/* ---- the chain: the blocking checks in one worker job -------------------- */
+
+static uv_thread_t chain_on[3];
+static uint64_t chain_at_ns[3];
+static uint64_t chain_t0;
+
+static void run_chain_n(int k, check_result_t *out)
+{
+    chain_on[k] = uv_thread_self();
+    chain_at_ns[k] = uv_hrtime() - chain_t0;
+    check_result_set(out, CHECK_OK, "ran %d", k);
+}
+static void run_chain_0(const struct agent_conf *c, void **st, check_result_t *out)
+{
+    (void)c, (void)st;
+    run_chain_n(0, out);
+}
+static void run_chain_2(const struct agent_conf *c, void **st, check_result_t *out)
+{
+    (void)c, (void)st;
+    run_chain_n(2, out);
+}
+/* the middle one waits on the gate */
+static void run_chain_gated(const struct agent_conf *c, void **st, check_result_t *out)
+{
+    (void)c, (void)st;
+    chain_on[1] = uv_thread_self();
+    chain_at_ns[1] = uv_hrtime() - chain_t0;
+    uv_mutex_lock(&gate_mu);
+    while (!gate_open)
+        uv_cond_wait(&gate_cv, &gate_mu);
+    uv_mutex_unlock(&gate_mu);
+    check_result_set(out, CHECK_OK, "ran 1");
+}
+
+/* Normally the checks that may block run one after another on one worker
+ * (one thread hand-off a cycle); one that hangs keeps only its own result
+ * from the cycle: the one before it is taken, the one after it is split
+ * off to a worker of its own after RUNNER_SPLIT_MS at most, and while the
+ * hung run keeps the chain's worker the next cycles run each on its own. */
+static void test_runner_chain_runs_blocking_checks_on_one_worker_and_splits_when_hung(void **state)
+{
+    fx_t *fx = *state;
+    static const check_def_t defs[] = {
+        {"first", run_chain_0, NULL, false},
+        {"gated", run_chain_gated, NULL, false},
+        {"last", run_chain_2, NULL, false},
+    };
+    fx->conf->probe_timeout_ms = 2000; /* split after 200 ms */
+    uv_mutex_init(&gate_mu);
+    uv_cond_init(&gate_cv);
+    gate_set(true);
+    loop_thread = uv_thread_self();
+    runner_t *r = runner_new_defs(&fx->loop, fx->conf, defs, 3);
+    assert_non_null(r);
+    cur_runner = r;
+
+    for (int c = 0; c < 3; c++) {
+        memset(chain_on, 0, sizeof chain_on);
+        chain_t0 = uv_hrtime();
+        double ms = cycle(fx, r);
+        assert_true(ms < 1000); /* not the 2 s deadline (loaded CI: generous) */
+        for (int k = 0; k < 3; k++) {
+            char want[16];
+            snprintf(want, sizeof want, "ran %d", k);
+            assert_string_equal(result_named(r, defs[k].name)->summary, want);
+            assert_false(uv_thread_equal(&chain_on[k], &loop_thread));
+            assert_true(uv_thread_equal(&chain_on[k], &chain_on[0]));
+        }
+        assert_true(chain_at_ns[0] <= chain_at_ns[1] && chain_at_ns[1] <= chain_at_ns[2]);
+    }
+
+    /* the middle one hangs */
+    gate_set(false);
+    chain_t0 = uv_hrtime();
+    pulse_reset(&fx->pulse);
+    double ms = cycle(fx, r);
+    assert_true(ms >= 1900 && ms < 10000); /* the deadline */
+    assert_string_equal(result_named(r, "first")->summary, "ran 0");
+    assert_true(timed_out(result_named(r, "gated")));
+    assert_string_equal(result_named(r, "last")->summary, "ran 2");
+    /* split off at 200 ms, well before the deadline, on another worker */
+    print_message("last check started %.0f ms into the cycle\n", (double)chain_at_ns[2] / 1e6);
+    assert_true(chain_at_ns[2] >= 150 * 1000000ULL && chain_at_ns[2] < 1500 * 1000000ULL);
+    assert_false(uv_thread_equal(&chain_on[2], &chain_on[1]));
+    assert_true(fx->pulse.max_gap_ns < 200 * 1000000ULL);
+    assert_int_equal(runner_in_flight(r), 1);
+
+    /* still hung: the others run on their own jobs, at once */
+    chain_t0 = uv_hrtime();
+    ms = cycle(fx, r);
+    assert_true(ms < 1000); /* not the 2 s deadline (loaded CI: generous) */
+    assert_string_equal(result_named(r, "first")->summary, "ran 0");
+    assert_non_null(strstr(result_named(r, "gated")->summary, "still hung"));
+    assert_string_equal(result_named(r, "last")->summary, "ran 2");
+
+    /* it returns: reported late, then the chain is used again */
+    gate_set(true);
+    want_in_flight = 0;
+    assert_true(run_until(fx, reached_in_flight, 10000));
+    chain_t0 = uv_hrtime();
+    ms = cycle(fx, r);
+    assert_true(ms < 1000); /* not the 2 s deadline (loaded CI: generous) */
+    assert_string_equal(result_named(r, "gated")->summary, "ran 1");
+    assert_true(uv_thread_equal(&chain_on[0], &chain_on[1]) &&
+                uv_thread_equal(&chain_on[1], &chain_on[2]));
+    assert_int_equal(runner_destroy(&r), 0);
+    uv_run(&fx->loop, UV_RUN_NOWAIT);
+    uv_cond_destroy(&gate_cv);
+    uv_mutex_destroy(&gate_mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +763,9 @@ int main(void)
         cmocka_unit_test(test_runner_only_memory_probes_run_on_the_loop),
         cmocka_unit_test_setup_teardown(
             test_runner_never_blocks_check_runs_on_the_loop_beside_a_hung_worker, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_runner_chain_runs_blocking_checks_on_one_worker_and_splits_when_hung, fx_setup,
             fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
