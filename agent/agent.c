@@ -399,6 +399,8 @@ static void on_command(link_t *l, const wire_env_t *env)
     }
 }
 
+static void send_heartbeat(agent_t *a);
+
 static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)
 {
     link_t *l = arg;
@@ -421,8 +423,14 @@ static void on_message(zuv_t *z, zmsg_t **msg_p, void *arg)
         return;
     }
     if (env->role == QUORATE__ROLE__ROLE_CONTROLLER && env->body_case != QUORATE__ENVELOPE__BODY_COMMAND &&
-        fence_observe(&a->fence, env->term))
+        fence_observe(&a->fence, env->term)) {
         persist_term(a);
+        /* every controller learns at once that this agent fences on the new
+         * term: the one that leads in it then counts the agent as following
+         * from its first moment (a planned handover tells the agents the
+         * next term before the successor is elected) */
+        send_heartbeat(a);
+    }
     switch (env->body_case) {
     case QUORATE__ENVELOPE__BODY_PING:
         on_ping(l, env);
@@ -462,9 +470,8 @@ static void on_cycle_timer(uv_timer_t *t)
 
 static void links_check(agent_t *a);
 
-static void on_hb_timer(uv_timer_t *t)
+static void send_heartbeat(agent_t *a)
 {
-    agent_t *a = t->data;
     Quorate__Heartbeat hb = QUORATE__HEARTBEAT__INIT;
     hb.node = a->conf->node;
     hb.dc = a->conf->dc;
@@ -474,6 +481,12 @@ static void on_hb_timer(uv_timer_t *t)
     env.body_case = QUORATE__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     send_env(a, &env, false); /* a stale heartbeat says nothing: never queued */
+}
+
+static void on_hb_timer(uv_timer_t *t)
+{
+    agent_t *a = t->data;
+    send_heartbeat(a);
     links_check(a);
 }
 

@@ -344,6 +344,7 @@ static void on_role(void *arg, election_role_t role, uint64_t term, uint32_t lea
         s->accept_term = term;
         s->accept_since_ms = server__now_ms(s);
         log_info("event=leading term=%llu", (unsigned long long)term);
+        check_term_accepted(s); /* the agents may have learnt the term already */
     }
 }
 
