@@ -218,6 +218,15 @@ static void on_peer_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
                       p->conf->peers[i].name, em->config_digest, p->digest);
         p->mismatch[i] = differs;
     }
+    election_msg_t msg = peers_msg_from_wire(em);
+    election_out_t out;
+    if (election_recv(p->e, mono(p), &msg, &out) == 0)
+        apply(p, &out);
+    wire_free(&env);
+}
+
+election_msg_t peers_msg_from_wire(const Quorate__ElectionMsg *em)
+{
     election_msg_t msg = {.type = (election_msg_type_t)em->type,
                           .from = em->from,
                           .to = em->to,
@@ -232,10 +241,7 @@ static void on_peer_msg(zuv_t *z, zmsg_t **msg_p, void *arg)
                           .doc_len = em->doc.len,
                           .commit = {em->commit_term, em->commit_counter},
                           .echo_ms = em->echo_ms};
-    election_out_t out;
-    if (election_recv(p->e, mono(p), &msg, &out) == 0)
-        apply(p, &out);
-    wire_free(&env);
+    return msg;
 }
 
 int peers_new(uv_loop_t *loop, const controller_conf_t *conf, zcert_t *cert, peers_role_cb cb,

@@ -14,6 +14,7 @@
 #include "controller_conf.h"
 #include "election.h"
 #include "err.h"
+#include "wire.h"
 #include "zap.h"
 
 typedef struct peers peers_t;
@@ -24,6 +25,10 @@ typedef void (*peers_role_cb)(void *arg, election_role_t role, uint64_t term, ui
 
 /* conf, cert and zap are borrowed. Restores the persisted state from
  * state_dir/election.state (refuses a corrupt one). */
+/* The election module's view of a received ElectionMsg (borrows em's
+ * document bytes). */
+election_msg_t peers_msg_from_wire(const Quorate__ElectionMsg *em);
+
 int peers_new(uv_loop_t *loop, const controller_conf_t *conf, zcert_t *cert, peers_role_cb cb,
               void *arg, peers_t **out, qr_err_t *err);
 /* Binds, connects, arms the election timer. */

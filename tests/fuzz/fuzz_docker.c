@@ -137,12 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_result_t r;
     check_result_init(&r, "docker");
     check_docker_eval(&f, conf, &r);
-    fuzz_note_result(check_status_str(r.status), r.summary);
-    json_t *j = check_result_to_json(&r);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    free(s);
-    json_decref(j);
-    check_result_clear(&r);
+    fuzz_check_result(&r);
     if (nodes)
         relabel(nodes, n > 5 ? &p[5] : NULL);
     json_decref(nodes);

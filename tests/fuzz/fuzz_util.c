@@ -91,10 +91,15 @@ void fuzz_quiet_logs(void)
     log_init("fuzz", verbose ? LOG_LVL_DEBUG : LOG_LVL_ERR);
 }
 
-void fuzz_note_result(const char *status, const char *summary)
+void fuzz_check_result(check_result_t *r)
 {
     if (verbose)
-        fprintf(stderr, "fuzz: result: %s: %s\n", status, summary);
+        fprintf(stderr, "fuzz: result: %s: %s\n", check_status_str(r->status), r->summary);
+    json_t *j = check_result_to_json(r);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    free(s);
+    json_decref(j);
+    check_result_clear(r);
 }
 
 int fuzz_note(const char *what, int rc, const char *msg)

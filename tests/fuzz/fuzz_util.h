@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/check.h"
+
 /* Inputs that carry several documents (docker replies, recover status and
  * config) separate them with this line. */
 #define FUZZ_SEP "\n%%\n"
@@ -35,7 +37,9 @@ void fuzz_quiet_logs(void);
 /* With QR_FUZZ_LOG=1, prints "what: rc message" for a failed step: to see
  * how far a seed gets (`QR_FUZZ_LOG=1 fuzz_x corpus/x/seed`). Returns rc. */
 int fuzz_note(const char *what, int rc, const char *msg);
-/* With QR_FUZZ_LOG=1, prints a check result's status and summary. */
-void fuzz_note_result(const char *status, const char *summary);
+/* The end of every check target: with QR_FUZZ_LOG=1 prints the result's
+ * status and summary, renders it as the agent's report does (JSON text),
+ * then clears it. */
+void fuzz_check_result(check_result_t *r);
 
 #endif

@@ -53,11 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_result_t r;
     check_result_init(&r, "web");
     check_web_eval(&f, &r);
-    fuzz_note_result(check_status_str(r.status), r.summary);
-    json_t *j = check_result_to_json(&r);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    free(s);
-    json_decref(j);
-    check_result_clear(&r);
+    fuzz_check_result(&r);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "controller/applyplan.h"
 #include "controller/election.h"
 #include "controller/inventory.h"
+#include "controller/peers.h"
 #include "controller/portmatrix.h"
 #include "fuzz_util.h"
 
@@ -143,20 +144,7 @@ static void as_controller_peer_msg(const wire_env_t *env)
     qr_err_t err = {{0}};
     if (election_new(&cfg, NULL, 0, &e, &err) != 0)
         abort();
-    election_msg_t msg = {.type = (election_msg_type_t)em->type,
-                          .from = em->from,
-                          .to = em->to,
-                          .term = em->term,
-                          .prevote = em->prevote,
-                          .transfer = em->transfer,
-                          .granted = em->granted,
-                          .success = em->success,
-                          .doc_id = {em->doc_term, em->doc_counter},
-                          .has_doc = em->has_doc,
-                          .doc = em->doc.data,
-                          .doc_len = em->doc.len,
-                          .commit = {em->commit_term, em->commit_counter},
-                          .echo_ms = em->echo_ms};
+    election_msg_t msg = peers_msg_from_wire(em);
     election_out_t out;
     election_recv(e, 10, &msg, &out);
     /* and once more as a candidate: replies are judged differently */

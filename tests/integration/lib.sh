@@ -37,6 +37,15 @@ qr_start() {
     eval "PID_${name//-/_}=$!"
 }
 
+# qr_status [BIN_DIR] [TIMEOUT_MS]: `quoratectl status --json`, or {} when
+# the controller does not answer (jq 1.6 -e passes on empty input; {} makes
+# every .nodes[] test fail as it should)
+qr_status() {
+    local o
+    o=$("${1:-$QR_BIN}/quoratectl" status --json ${2:+--timeout "$2"} 2>/dev/null) || true
+    [ -n "$o" ] && echo "$o" || echo '{}'
+}
+
 # qr_stop PID WHAT [SECONDS]: SIGTERM; the process must exit with 0 within
 # SECONDS (default 10). A daemon that ignores SIGTERM fails here instead of
 # hanging the test (the cleanup then kills it).

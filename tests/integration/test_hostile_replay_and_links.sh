@@ -25,9 +25,7 @@ cat >>"$QR_TMP/agent1.yaml" <<EOC
 EOC
 qr_start ctl "$QR_BIN/quorate-controller" -c "$QR_TMP/ctl.yaml"
 for i in 1 2; do qr_start "ai$i" "$QR_BIN/quorate-agent" -c "$QR_TMP/agent$i.yaml"; done
-# status JSON, or {} when the controller does not answer (jq 1.6 -e passes
-# on empty input, {} makes every .nodes[] test fail as it should)
-status() { local o; o=$("$QR_BIN/quoratectl" status --json 2>/dev/null) || true; [ -n "$o" ] && echo "$o" || echo '{}'; }
+status() { qr_status; }
 sec() { status | jq ".controller.security.$1 // -1"; }
 both_up() { [ "$(status | jq '[.nodes[] | select(.up and (.name == "ai1" or .name == "ai2"))] | length')" = 2 ]; }
 qr_wait_for 15 both_up || qr_fail "2 nodes not up: $(status)"

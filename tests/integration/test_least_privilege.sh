@@ -144,9 +144,7 @@ qr_ok "without the docker group: $(jq -r '.checks[] | select(.name == "docker") 
 AS_QUORATE=(setpriv --reuid quorate --regid quorate --init-groups --)
 qr_start ctl "${AS_QUORATE[@]}" "$QR_BIN/quorate-controller" -c "$QR_TMP/ctl.yaml"
 qr_start ai1 "${AS_QUORATE[@]}" "$QR_BIN/quorate-agent" -c "$QR_TMP/agent1.yaml"
-# status JSON, or {} when the controller does not answer (jq 1.6 -e passes
-# on empty input, {} makes every .nodes[] test fail as it should)
-status() { local o; o=$("$QR_BIN/quoratectl" status --json 2>/dev/null) || true; [ -n "$o" ] && echo "$o" || echo '{}'; }
+status() { qr_status; }
 reported() { status | jq -e '.nodes[] | select(.name == "ai1") | .up and (.checks | length == 6)' >/dev/null; }
 qr_wait_for 20 reported || qr_fail "the quorate agent did not report to the quorate controller: $(status)"
 for p in "$PID_ctl" "$PID_ai1"; do

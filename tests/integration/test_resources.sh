@@ -15,9 +15,7 @@ H=$QR_SOURCE_DIR/tests/integration/hostile_peer.py
 "$B/quorate-controller" -n -c "$QR_TMP/ctl.yaml" >/dev/null || qr_fail "controller config invalid"
 qr_start ctl "$B/quorate-controller" -c "$QR_TMP/ctl.yaml"
 for i in 1 2; do qr_start "ai$i" "$B/quorate-agent" -c "$QR_TMP/agent$i.yaml"; done
-# status JSON, or {} when the controller does not answer (jq 1.6 -e passes
-# on empty input, {} makes every .nodes[] test fail as it should)
-status() { local o; o=$("$B/quoratectl" status --json 2>/dev/null) || true; [ -n "$o" ] && echo "$o" || echo '{}'; }
+status() { qr_status "$B"; }
 honest_up() {
     [ "$(status | jq '[.nodes[] | select(.up and (.name == "ai1" or .name == "ai2"))] | length')" = 2 ]
 }

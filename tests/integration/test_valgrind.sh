@@ -21,9 +21,7 @@ qr_start ctl "${VG[@]}" --log-file="$QR_TMP/vg-ctl.txt" "$B/quorate-controller" 
 # already set: under valgrind that would be the valgrind tool itself
 qr_start ai1 env GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "${VG[@]}" --log-file="$QR_TMP/vg-ai1.txt" \
     "$B/quorate-agent" -c "$QR_TMP/agent1.yaml"
-# status JSON, or {} when the controller does not answer (jq 1.6 -e passes
-# on empty input, {} makes every .nodes[] test fail as it should)
-status() { local o; o=$("$B/quoratectl" status --json --timeout 5000 2>/dev/null) || true; [ -n "$o" ] && echo "$o" || echo '{}'; }
+status() { qr_status "$B" 5000; }
 reported() { status | jq -e '.nodes[] | select(.name == "ai1") | .up and (.checks | length == 4)' >/dev/null; }
 qr_wait_for 90 reported || qr_fail "the agent under valgrind did not report: $(status)"
 qr_ok "controller and agent under valgrind: ai1 reported 4 checks"

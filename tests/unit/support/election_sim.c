@@ -411,28 +411,33 @@ static void enqueue(sim_t *s, const pkt_t *p)
     s->pk[s->npk++] = *p;
 }
 
+/* A packet leaving now, arriving after a random delay. */
+static pkt_t pkt_new(sim_t *s, int kind, int from, int to)
+{
+    pkt_t p;
+    memset(&p, 0, sizeof p);
+    p.kind = kind;
+    p.sent = s->now;
+    p.from = from;
+    p.to = to;
+    p.at = s->now + delay(s);
+    return p;
+}
+
 static void send_msg(sim_t *s, int from, const election_msg_t *m)
 {
     int to = (int)m->to - 1;
     if (to < 0 || to >= s->n || s->block[from][to] || sprob(s) < s->loss)
         return;
-    pkt_t p;
-    memset(&p, 0, sizeof p);
-    p.kind = 0;
-    p.sent = s->now;
-    p.from = from;
-    p.to = to;
-    p.m = *m;
-    if (m->has_doc) {
-        if (m->doc_len > DOC_LEN) {
-            failf(s, "oversized document on the wire");
-            return;
-        }
-        if (m->doc_len)
-            memcpy(p.doc, m->doc, m->doc_len);
+    if (m->has_doc && m->doc_len > DOC_LEN) {
+        failf(s, "oversized document on the wire");
+        return;
     }
+    pkt_t p = pkt_new(s, 0, from, to);
+    p.m = *m;
+    if (m->has_doc && m->doc_len)
+        memcpy(p.doc, m->doc, m->doc_len);
     p.m.doc = NULL; /* re-pointed at delivery: the queue moves in memory */
-    p.at = s->now + delay(s);
     enqueue(s, &p);
     if (sprob(s) < s->dup) {
         p.at = s->now + delay(s);
@@ -445,14 +450,8 @@ static void send_cmd(sim_t *s, int from, uint64_t term)
     for (int a = 0; a < N_AGENTS; a++) {
         if (sprob(s) < s->loss)
             continue;
-        pkt_t p;
-        memset(&p, 0, sizeof p);
-        p.kind = 1;
-        p.sent = s->now;
-        p.from = from;
-        p.to = a;
+        pkt_t p = pkt_new(s, 1, from, a);
         p.cmd_term = term;
-        p.at = s->now + delay(s);
         enqueue(s, &p);
     }
 }
@@ -538,13 +537,7 @@ static void node_start(sim_t *s, int i)
 /* The transport of node `to` reports the connection to `from` closed. */
 static void peer_closed(sim_t *s, int from, int to)
 {
-    pkt_t p;
-    memset(&p, 0, sizeof p);
-    p.kind = 2;
-    p.sent = s->now;
-    p.from = from;
-    p.to = to;
-    p.at = s->now + delay(s);
+    pkt_t p = pkt_new(s, 2, from, to);
     enqueue(s, &p);
 }
 
