@@ -382,32 +382,47 @@ static bool labels_match(const json_t *labels, const json_t *add, const json_t *
     return true;
 }
 
-int docker_api_node_set_labels(docker_api_t *api, const char *id, const json_t *add,
-                               const json_t *remove, const docker_api_label_opts_t *opts,
-                               json_t **labels, int *attempts, qr_err_t *err)
+/* Builds a node's new spec from its current one, or sets *nothing when the
+ * spec already is what the caller wants (no POST needed). */
+typedef json_t *(*spec_merge_fn)(const json_t *spec, const void *arg, bool *nothing,
+                                 qr_err_t *err);
+
+/* The optimistic-concurrency loop of every node change: read the node's spec
+ * and version, merge, POST with that version, and retry a conflict (another
+ * writer came first) or an unavailable manager with a growing backoff. With
+ * *nothing set by merge, returns 0 at once with the node read in *unchanged.
+ * *tries: rounds used; *posts: updates sent. */
+static int update_node(docker_api_t *api, const char *id, const docker_api_label_opts_t *opts,
+                       spec_merge_fn merge, const void *arg, json_t **unchanged, int *tries,
+                       int *posts, qr_err_t *err)
 {
     int max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : 5;
     int backoff = opts && opts->backoff_ms > 0 ? opts->backoff_ms : 50;
-    int rc = QR_ECONFLICT, n = 0;
-    if (labels)
-        *labels = NULL;
-
+    int rc = QR_ECONFLICT, n;
+    *unchanged = NULL;
+    *posts = 0;
     for (n = 1; n <= max_attempts; n++) {
-        json_t *node = NULL, *spec = NULL, *merged = NULL;
+        json_t *cur = NULL, *spec = NULL, *merged = NULL;
         uint64_t version = 0;
-        rc = docker_api_node_inspect(api, id, &node, err);
+        bool nothing = false;
+        rc = docker_api_node_inspect(api, id, &cur, err);
         if (!rc)
-            rc = docker_api_node_spec(node, &version, &spec, err);
-        if (!rc) {
-            merged = docker_api_merge_labels(spec, add, remove, err);
-            if (!merged)
-                rc = QR_EINVAL;
+            rc = docker_api_node_spec(cur, &version, &spec, err);
+        if (!rc && !(merged = merge(spec, arg, &nothing, err)) && !nothing)
+            rc = QR_EINVAL;
+        if (!rc && nothing) { /* already so (a re-run, or done by hand) */
+            json_decref(spec);
+            *unchanged = cur;
+            *tries = n;
+            return 0;
         }
         if (!rc && opts && opts->before_write)
             opts->before_write(opts->arg, n);
-        if (!rc)
+        if (!rc) {
+            (*posts)++;
             rc = docker_api_node_update(api, id, version, merged, err);
-        json_decref(node);
+        }
+        json_decref(cur);
         json_decref(spec);
         json_decref(merged);
         if (rc != QR_ECONFLICT && rc != QR_EUNAVAIL)
@@ -416,11 +431,37 @@ int docker_api_node_set_labels(docker_api_t *api, const char *id, const json_t *
             sleep_ms(backoff);
         backoff = backoff < 2000 ? backoff * 2 : backoff;
     }
-    if (attempts)
-        *attempts = n > max_attempts ? max_attempts : n;
+    *tries = n > max_attempts ? max_attempts : n;
     if (rc == QR_ECONFLICT)
         return qr_err_set(err, QR_ECONFLICT, "node %s: update out of sequence %d times, giving up",
                           id, max_attempts);
+    return rc;
+}
+
+typedef struct {
+    const json_t *add, *remove;
+} label_change_t;
+
+static json_t *merge_labels(const json_t *spec, const void *arg, bool *nothing, qr_err_t *err)
+{
+    const label_change_t *c = arg;
+    (void)nothing; /* labels are always written, then read back */
+    return docker_api_merge_labels(spec, c->add, c->remove, err);
+}
+
+int docker_api_node_set_labels(docker_api_t *api, const char *id, const json_t *add,
+                               const json_t *remove, const docker_api_label_opts_t *opts,
+                               json_t **labels, int *attempts, qr_err_t *err)
+{
+    if (labels)
+        *labels = NULL;
+    label_change_t change = {add, remove};
+    json_t *unchanged;
+    int tries = 0, posts;
+    int rc = update_node(api, id, opts, merge_labels, &change, &unchanged, &tries, &posts, err);
+    json_decref(unchanged);
+    if (attempts)
+        *attempts = tries;
     if (rc)
         return rc;
 
@@ -482,13 +523,24 @@ static bool state_is(const json_t *spec, const char *availability, const char *r
            (!role || (r && strcmp(r, role) == 0));
 }
 
+typedef struct {
+    const char *availability, *role;
+} state_change_t;
+
+static json_t *merge_state(const json_t *spec, const void *arg, bool *nothing, qr_err_t *err)
+{
+    const state_change_t *c = arg;
+    if (state_is(spec, c->availability, c->role)) {
+        *nothing = true;
+        return NULL;
+    }
+    return docker_api_merge_node_state(spec, c->availability, c->role, err);
+}
+
 int docker_api_node_set_state(docker_api_t *api, const char *id, const char *availability,
                               const char *role, const docker_api_label_opts_t *opts,
                               json_t **node, bool *changed, int *attempts, qr_err_t *err)
 {
-    int max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : 5;
-    int backoff = opts && opts->backoff_ms > 0 ? opts->backoff_ms : 50;
-    int rc = QR_ECONFLICT, n = 0, posts = 0;
     if (node)
         *node = NULL;
     if (changed)
@@ -497,51 +549,21 @@ int docker_api_node_set_state(docker_api_t *api, const char *id, const char *ava
         *attempts = 0;
     if (!availability && !role)
         return qr_err_set(err, QR_EINVAL, "nothing to change (no availability, no role)");
-
-    for (n = 1; n <= max_attempts; n++) {
-        json_t *cur = NULL, *spec = NULL, *merged = NULL;
-        uint64_t version = 0;
-        rc = docker_api_node_inspect(api, id, &cur, err);
-        if (!rc)
-            rc = docker_api_node_spec(cur, &version, &spec, err);
-        if (!rc && state_is(spec, availability, role)) {
-            /* already so (re-run, or done by hand): nothing to post */
-            if (node)
-                *node = cur;
-            else
-                json_decref(cur);
-            json_decref(spec);
-            if (attempts)
-                *attempts = posts;
-            return 0;
-        }
-        if (!rc) {
-            merged = docker_api_merge_node_state(spec, availability, role, err);
-            if (!merged)
-                rc = QR_EINVAL;
-        }
-        if (!rc && opts && opts->before_write)
-            opts->before_write(opts->arg, n);
-        if (!rc) {
-            posts++;
-            rc = docker_api_node_update(api, id, version, merged, err);
-        }
-        json_decref(cur);
-        json_decref(spec);
-        json_decref(merged);
-        if (rc != QR_ECONFLICT && rc != QR_EUNAVAIL)
-            break;
-        if (n < max_attempts)
-            sleep_ms(backoff);
-        backoff = backoff < 2000 ? backoff * 2 : backoff;
-    }
+    state_change_t change = {availability, role};
+    json_t *unchanged;
+    int tries, posts = 0;
+    int rc = update_node(api, id, opts, merge_state, &change, &unchanged, &tries, &posts, err);
     if (attempts)
         *attempts = posts;
-    if (rc == QR_ECONFLICT)
-        return qr_err_set(err, QR_ECONFLICT, "node %s: update out of sequence %d times, giving up",
-                          id, max_attempts);
     if (rc)
         return rc;
+    if (unchanged) {
+        if (node)
+            *node = unchanged;
+        else
+            json_decref(unchanged);
+        return 0;
+    }
 
     json_t *after = NULL, *spec = NULL;
     uint64_t version = 0;
