@@ -286,9 +286,11 @@ static void test_5xx_then_recovery_delivered_exactly_once(void **state)
     assert_int_equal(srv_count(), 4);
     assert_int_equal(srv.ok_replies, 1);
     assert_int_equal(notify_pending(n), 0);
-    /* backoff grows: gaps between attempts do not shrink */
+    /* backoff grows: gaps between attempts do not shrink. The first wait is
+     * 20 ms, counted by a libuv timer from the loop's cached time, which can
+     * be a few ms behind the server's clock (CI saw 19 ms). */
     int64_t g1 = srv.seen[1].t_ms - srv.seen[0].t_ms, g3 = srv.seen[3].t_ms - srv.seen[2].t_ms;
-    assert_true(g1 >= 20);
+    assert_true(g1 >= 15);
     assert_true(g3 >= 50);
     notify_destroy(&n);
     srv_stop();
